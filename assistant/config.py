@@ -1,0 +1,44 @@
+"""Settings: one frozen dataclass, defaults here, environment variables over them, CLI flags over both."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def _default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("dl-interview-coach"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Folder of *.md question banks; every file in it is loaded.
+    corpus_dir: Path = field(
+        default_factory=lambda: _env_path("ASSISTANT_CORPUS_DIR", PROJECT_ROOT / "corpus")
+    )
+    # Where the built index and its manifest live.
+    index_dir: Path = field(
+        default_factory=lambda: _env_path("ASSISTANT_INDEX_DIR", PROJECT_ROOT / "index")
+    )
+    # Where assembled model files are unpacked once (e.g. the split mpnet archive).
+    cache_dir: Path = field(
+        default_factory=lambda: _env_path("ASSISTANT_CACHE_DIR", _default_cache_dir())
+    )
+    # Embedding model key: "minilm" (default, fast) or "mpnet"; see assistant/embedders.py.
+    embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBEDDER", "minilm"))
+    # Queries longer than this many characters are truncated (with a notice).
+    max_query_chars: int = 2000
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """A copy with the given fields replaced; None values are ignored (unset CLI flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
