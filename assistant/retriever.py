@@ -1,0 +1,122 @@
+"""Hybrid retrieval: question vectors, answer-chunk vectors and BM25, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from assistant.corpus import Record
+from assistant.embedders import Embedder
+from assistant.errors import InvalidInputError
+from assistant.fusion import max_per_group, max_rrf_score, reciprocal_rank_fusion, top_k
+from assistant.index import SearchIndex
+
+# Best cosine similarity (question or answer chunk) at or above which the corpus is taken to
+# cover a query. Calibrated on the dev half of bench/data/retrieval_queries.tsv by
+# `python bench/retrieval.py --calibrate`; the held-out half is reported apart.
+IN_SCOPE_THRESHOLDS = {
+    "sentence-transformers/all-MiniLM-L6-v2": 0.354,
+    "sentence-transformers/all-mpnet-base-v2": 0.292,
+}
+DEFAULT_THRESHOLD = 0.30  # for embedders not calibrated (the test fake)
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    depth: int = 30  # candidates each ranking contributes to the fusion
+    # RRF constant and the weights of the rankings (whole-record vectors, question vectors,
+    # answer-chunk vectors, BM25), chosen on the dev half of the retrieval set; see bench/README.md.
+    rrf_k: float = 10.0
+    weights: tuple[float, float, float, float] = (1.0, 0.5, 1.0, 0.5)
+    in_scope_threshold: float | None = None  # None: the embedder's calibrated value
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    question: str
+    part: str
+    score: float  # fused score scaled to [0, 1]: 1 means ranked first by every signal
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    in_scope: bool
+    hits: tuple[Hit, ...]
+    similarity: float = 0.0  # best cosine similarity behind the in-scope decision
+    notices: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict:
+        return {
+            "query": self.query,
+            "in_scope": self.in_scope,
+            "hits": [{"id": h.id, "question": h.question, "part": h.part, "score": round(h.score, 4)} for h in self.hits],
+        }
+
+
+def prepare_query(text: str, max_chars: int) -> tuple[str, tuple[str, ...]]:
+    """Normalise user text; refuse an empty one and truncate a very long one (with a notice)."""
+    cleaned = "".join(
+        ch if not unicodedata.category(ch).startswith("C") else " " for ch in unicodedata.normalize("NFC", text or "")
+    )
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise InvalidInputError("The question is empty; type a question such as 'what is dropout?'.")
+    notices: tuple[str, ...] = ()
+    if len(cleaned) > max_chars:
+        notices = (f"Your question was {len(cleaned):,} characters long; only its first {max_chars:,} were used.",)
+        cleaned = cleaned[:max_chars]
+    return cleaned, notices
+
+
+class Retriever:
+    def __init__(
+        self, records: Sequence[Record], index: SearchIndex, embedder: Embedder, config: RetrievalConfig = RetrievalConfig()
+    ) -> None:
+        if tuple(r.id for r in records) != index.manifest.ids:
+            raise ValueError("the index was built from other records")
+        self.records, self.index, self.embedder, self.config = tuple(records), index, embedder, config
+        self.threshold = (
+            config.in_scope_threshold
+            if config.in_scope_threshold is not None
+            else IN_SCOPE_THRESHOLDS.get(embedder.name, DEFAULT_THRESHOLD)
+        )
+
+    def signals(self, query: str) -> tuple[np.ndarray, ...]:
+        """Per-record scores: record cosine, question cosine, best answer-chunk cosine, BM25.
+
+        Dense scores are -inf for records outside each index's top candidates."""
+        n, depth = len(self.records), self.config.depth
+        vector = self.embedder.encode([query])
+        dense = []
+        for faiss_index in (self.index.record_vectors, self.index.question_vectors):
+            scores = np.full(n, -np.inf, dtype=np.float32)
+            sims, rows = faiss_index.search(vector, min(depth, n))
+            valid = rows[0] >= 0
+            scores[rows[0][valid]] = sims[0][valid]
+            dense.append(scores)
+        n_chunks = self.index.answer_vectors.ntotal
+        sims, chunks = self.index.answer_vectors.search(vector, min(depth * 4, n_chunks))
+        valid = chunks[0] >= 0
+        answer = max_per_group(sims[0][valid], self.index.chunk_rows[chunks[0][valid]], n)
+        return dense[0], dense[1], answer, self.index.keyword.scores(query)
+
+    def search(self, query: str, k: int = 5, notices: tuple[str, ...] = ()) -> SearchResult:
+        *dense, bm25 = self.signals(query)
+        depth = self.config.depth
+        rankings = [[r for r in top_k(s, depth) if np.isfinite(s[r])] for s in dense]
+        rankings.append([r for r in top_k(bm25, depth) if bm25[r] > 0])
+        weights = self.config.weights
+        kept = [(ranking, w) for ranking, w in zip(rankings, weights) if w > 0]
+        fused = reciprocal_rank_fusion([r for r, _ in kept], [w for _, w in kept], self.config.rrf_k)
+        scale = max_rrf_score([w for _, w in kept], self.config.rrf_k)
+        similarity = float(max(s.max(initial=-1.0) for s in dense))
+        hits = tuple(
+            Hit(self.records[row].id, self.records[row].question, self.records[row].part_label, score / scale)
+            for row, score in fused[:k]
+        )
+        return SearchResult(query, similarity >= self.threshold, hits, similarity, notices)
