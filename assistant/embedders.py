@@ -40,6 +40,9 @@ class SentenceTransformerEmbedder:
                 path = self._spec.locate(self._cache_dir)
                 try:
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()  # a per-load weights bar is noise to users
 
                     self._model = SentenceTransformer(str(path), device="cpu")
                 except Exception as exc:  # a broken install must not reach the user as a traceback

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Hashable, Sequence
 
 import numpy as np
 
@@ -17,8 +17,8 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[int]], weights: Sequence[float] | None = None, k: float = 60.0
-) -> list[tuple[int, float]]:
+    rankings: Sequence[Sequence[Hashable]], weights: Sequence[float] | None = None, k: float = 60.0
+) -> list[tuple[Hashable, float]]:
     """Weighted reciprocal-rank fusion (Cormack et al. 2009).
 
     Each ranking lists items best first; an item at 0-based rank r in ranking j adds
@@ -28,11 +28,10 @@ def reciprocal_rank_fusion(
     weights = [1.0] * len(rankings) if weights is None else list(weights)
     if len(weights) != len(rankings):
         raise ValueError(f"got {len(weights)} weights for {len(rankings)} rankings")
-    fused: dict[int, float] = {}
-    first_seen: dict[int, tuple[int, int]] = {}
+    fused: dict[Hashable, float] = {}
+    first_seen: dict[Hashable, tuple[int, int]] = {}
     for j, (ranking, weight) in enumerate(zip(rankings, weights)):
         for rank, item in enumerate(ranking):
-            item = int(item)
             fused[item] = fused.get(item, 0.0) + weight / (k + rank + 1)
             first_seen.setdefault(item, (j, rank))
     return sorted(fused.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))

