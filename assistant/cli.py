@@ -112,14 +112,11 @@ def _ask(engine, question: str, as_json: bool, stdout: TextIO) -> None:
 
 
 def _index(engine, action: str, stdout: TextIO) -> int:
-    from assistant.index import CorruptIndex, StaleIndex, build_index, read_manifest
+    from assistant.index import CorruptIndex, StaleIndex, read_manifest, rebuild_index
 
     directory = engine.index_dir()
     if action == "build":
-        try:
-            manifest = build_index(engine.corpus.records, engine.corpus.content_hash, engine.embedder, directory).manifest
-        except OSError as exc:
-            raise AssistantError(f"Cannot write the index to {directory} ({exc.strerror or exc}); choose another folder with --index.") from None
+        manifest = rebuild_index(engine.corpus.records, engine.corpus.content_hash, engine.embedder, directory).manifest
         print(f"Built {directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
               f"{manifest.embedder} ({manifest.dim}-d), {manifest.build_seconds:.1f} s.", file=stdout)
         return 0

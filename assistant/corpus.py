@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from html.parser import HTMLParser
@@ -68,8 +69,7 @@ class Corpus:
         self.content_hash = content_hash
         self._by_id = {r.id: r for r in self.records}
         if len(self._by_id) != len(self.records):
-            seen: set[str] = set()
-            dup = next(r.id for r in self.records if r.id in seen or seen.add(r.id))
+            dup = next(rid for rid, n in Counter(r.id for r in self.records).items() if n > 1)
             raise CorpusError(f"Question id {dup!r} appears twice; each question number must be unique within its part.")
 
     def __len__(self) -> int:

@@ -9,7 +9,7 @@ class CorpusError(AssistantError):
     """The corpus directory or one of its files cannot be read or parsed."""
 
 
-class IndexError_(AssistantError):
+class IndexStoreError(AssistantError):
     """The on-disk index cannot be read, written or trusted."""
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.corpus import Record
 from assistant.embedders import Embedder
-from assistant.errors import IndexError_
+from assistant.errors import IndexStoreError
 from assistant.keyword import KeywordIndex
 
 FORMAT_VERSION = 3
@@ -194,7 +194,7 @@ def read_manifest(directory: Path) -> Manifest:
         return Manifest(**data)
     except StaleIndex:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise CorruptIndex(f"its manifest is unreadable ({exc})") from None
 
 
@@ -205,17 +205,19 @@ def load_index(directory: Path, corpus_hash: str, embedder: Embedder) -> SearchI
         raise StaleIndex("the corpus has changed since it was built")
     if manifest.embedder != embedder.name or manifest.dim != embedder.dim:
         raise StaleIndex(f"it was built with {manifest.embedder} ({manifest.dim}-d), not {embedder.name}")
-    for name, expected in manifest.files.items():
-        path = directory / name
-        if not path.is_file() or _sha256(path) != expected:
-            raise CorruptIndex(f"{name} is missing or damaged")
     try:
+        for name, expected in manifest.files.items():
+            path = directory / name
+            if not path.is_file() or _sha256(path) != expected:
+                raise CorruptIndex(f"{name} is missing or damaged")
         faiss = _faiss()
         record_vectors = faiss.read_index(str(directory / RECORD_FILE))
         question_vectors = faiss.read_index(str(directory / QUESTION_FILE))
         answer_vectors = faiss.read_index(str(directory / ANSWER_FILE))
         rows = np.load(directory / CHUNK_ROWS_FILE)
         keyword = KeywordIndex.load(directory / KEYWORD_DIR)
+    except CorruptIndex:
+        raise
     except Exception as exc:  # faiss and bm25s raise various types on bad files
         raise CorruptIndex(f"a file could not be read ({exc})") from None
     counts = (record_vectors.ntotal, question_vectors.ntotal, answer_vectors.ntotal, len(rows))
@@ -237,9 +239,15 @@ def open_index(
     except (StaleIndex, CorruptIndex) as reason:
         verb = "Rebuilding" if directory.exists() else "Building"
         log(f"{verb} the search index in {directory}: {reason}.")
+    return rebuild_index(records, corpus_hash, embedder, directory)
+
+
+def rebuild_index(records: Sequence[Record], corpus_hash: str, embedder: Embedder, directory: Path) -> SearchIndex:
+    """build_index for users: a folder that cannot be written is a clear error, not a traceback."""
     try:
         return build_index(records, corpus_hash, embedder, directory)
     except OSError as exc:
-        raise IndexError_(
-            f"Cannot write the index to {directory} ({exc.strerror or exc}); set ASSISTANT_INDEX_DIR to a writable folder."
+        raise IndexStoreError(
+            f"Cannot write the index to {directory} ({exc.strerror or exc}); "
+            "pass --index or set ASSISTANT_INDEX_DIR to a writable folder."
         ) from None
