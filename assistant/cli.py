@@ -38,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question from the reference answers, with citations")
     ask.add_argument("question", help="the question, or - to read one per line from stdin")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
+
+    grade = sub.add_parser(
+        "grade",
+        help="grade an answer: score, key points covered and missed, feedback",
+        description="Grade ID --answer TEXT (or --answer-file F, or the answer on stdin); "
+        "grade --question Q --reference R --answer A for any question; "
+        'grade --json - for JSON lines {"id", "answer"} (or question/reference) on stdin.',
+    )
+    grade.add_argument("id", nargs="?", help="question id (e.g. p3-q26), or - for JSON lines on stdin")
+    grade.add_argument("--answer", help="the answer text")
+    grade.add_argument("--answer-file", type=Path, help="read the answer from this file")
+    grade.add_argument("--question", help="a question of your own (with --reference)")
+    grade.add_argument("--reference", help="the reference answer for --question")
+    grade.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -61,6 +75,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             return _run(engine, args.query, stdin, stdout, lambda q: _search(engine, q, args.k, args.json, stdout))
         if args.command == "ask":
             return _run(engine, args.question, stdin, stdout, lambda q: _ask(engine, q, args.json, stdout))
+        if args.command == "grade":
+            return _grade(engine, args, stdin, stdout)
         return _interactive(engine, stdin, stdout)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -109,6 +125,69 @@ def _ask(engine, question: str, as_json: bool, stdout: TextIO) -> None:
     answer = extractive_answer(engine.search(question), engine.corpus)
     _notices(answer.notices)
     print(json.dumps(answer.to_json()) if as_json else answer.text, file=stdout, flush=True)
+
+
+def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
+    if args.id == "-":
+        return _grade_batch(engine, stdin, stdout)
+    if args.answer is not None:
+        answer = args.answer
+    elif args.answer_file is not None:
+        try:
+            answer = args.answer_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"Cannot read the answer file {args.answer_file}: {getattr(exc, 'strerror', None) or exc}.") from None
+    else:
+        answer = stdin.read()
+    if args.id:
+        grade = engine.grader.grade(args.id, answer)
+    elif args.question and args.reference:
+        grade = engine.grader.grade_custom(args.question, args.reference, answer)
+    else:
+        raise InvalidInputError("Name a question id (assistant grade p3-q26 --answer …) or give --question and --reference.")
+    print(json.dumps(grade.to_json()) if args.json else _render_grade(grade), file=stdout)
+    return 0
+
+
+def _grade_batch(engine, stdin: TextIO, stdout: TextIO) -> int:
+    """JSON lines in, JSON lines out; a line that cannot be graded gets an error and the batch goes on."""
+    failed = 0
+    for number, line in enumerate(stdin, 1):
+        if not line.strip():
+            continue
+        item: dict = {}
+        try:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                raise InvalidInputError('not valid JSON; each line must be an object like {"id": "p3-q26", "answer": "..."}') from None
+            if not isinstance(item, dict):
+                raise InvalidInputError("each line must be a JSON object")
+            if item.get("id"):
+                grade = engine.grader.grade(str(item["id"]), str(item.get("answer") or ""))
+            elif item.get("question") and item.get("reference"):
+                grade = engine.grader.grade_custom(str(item["question"]), str(item["reference"]), str(item.get("answer") or ""))
+            else:
+                raise InvalidInputError('give "id", or "question" and "reference", with "answer"')
+            out = {k: v for k, v in grade.to_json().items() if k != "reference"}
+            out["id"] = item.get("id")
+        except AssistantError as exc:
+            failed += 1
+            out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {number}: {exc}"}
+        print(json.dumps(out), file=stdout, flush=True)
+    return 1 if failed else 0
+
+
+def _render_grade(grade) -> str:
+    lines = [f"Score {grade.score:.1f}/10 ({grade.verdict})", ""]
+    if grade.covered:
+        lines.append("Covered:")
+        lines += [f"  + {p.point}\n      you said: {p.evidence}" for p in grade.covered]
+    if grade.missed:
+        lines.append("Missed:")
+        lines += [f"  - {p.point}" + ("  (contradicted by: " + p.evidence + ")" if p.contradicted else "") for p in grade.missed]
+    lines += ["", f"Feedback: {grade.feedback}", "", "Reference answer:", grade.reference]
+    return "\n".join(lines)
 
 
 def _index(engine, action: str, stdout: TextIO) -> int:

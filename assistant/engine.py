@@ -48,6 +48,12 @@ class Engine:
     def retriever(self) -> Retriever:
         return Retriever(self.corpus.records, self.index, self.embedder, self._retrieval)
 
+    @cached_property
+    def grader(self):
+        from assistant.grading import Grader
+
+        return Grader(self.embedder, self.corpus, self.index.record_vectors)
+
     def search(self, text: str, k: int = 5) -> SearchResult:
         query, notices = prepare_query(text, self.settings.max_query_chars)
         return self.retriever.search(query, k=k, notices=notices)

@@ -88,3 +88,37 @@ def test_index_build_then_status():
 def test_interactive_session():
     code, out = run([], stdin="What does Layer Normalization mean?\nshow p3-q26\n\nquit\n")
     assert code == 0 and "[p3-q28]" in out and "What does Dropout mean?" in out and "error: The question is empty" in out
+
+
+def test_grade_text_and_json(tmp_path):
+    code, out = run(["grade", "p3-q26", "--answer", "Dropout randomly deactivates neurons during training."])
+    assert code == 0 and out.startswith("Score ") and "Reference answer:" in out
+    answer_file = tmp_path / "answer.txt"
+    answer_file.write_text("Dropout randomly deactivates neurons during training.", encoding="utf-8")
+    code, out = run(["grade", "p3-q26", "--answer-file", str(answer_file), "--json"])
+    assert code == 0 and json.loads(out)["id"] == "p3-q26"
+    code, out = run(["grade", "p3-q26", "--json"], stdin="Dropout randomly deactivates neurons during training.")
+    assert code == 0 and 0 <= json.loads(out)["score"] <= 10
+    code, out = run(["grade", "--question", "What is a variable?", "--reference", "A location in memory.", "--answer", "Memory location.", "--json"])
+    assert code == 0 and json.loads(out)["id"] is None
+
+
+def test_grade_batch_goes_on_after_bad_lines():
+    lines = "\n".join([
+        json.dumps({"id": "p3-q26", "answer": "Dropout deactivates neurons during training."}),
+        json.dumps({"id": "p3-q26", "answer": "   "}),
+        "not json",
+        json.dumps({"id": "p9-q9", "answer": "x"}),
+        json.dumps({"question": "What is a variable?", "reference": "A location in memory.", "answer": "A memory location."}),
+    ])
+    code, out = run(["grade", "--json", "-"], stdin=lines)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and len(rows) == 5
+    assert "score" in rows[0] and rows[0]["id"] == "p3-q26" and "reference" not in rows[0]
+    assert "empty" in rows[1]["error"] and "not valid JSON" in rows[2]["error"] and "p9-q9" in rows[3]["error"]
+    assert rows[4]["id"] is None and "score" in rows[4]
+
+
+def test_grade_needs_a_question(capsys):
+    code, _ = run(["grade", "--answer", "x"])
+    assert code == 2 and "Name a question id" in capsys.readouterr().err

@@ -1,0 +1,65 @@
+"""Small text helpers shared by grading: sentences, content-word stems, question demoting."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# English function words: they carry no claim of their own.
+STOP_WORDS = frozenset(
+    """a an the of to in on for and or but is are was were be been being it its this that these those with as by at
+    from which who whom what when where why how do does did doing can could should would will shall may might must
+    not no nor than then so such there their they them he she we you your our i me my his her also into about over
+    under between through during before after above below up down out off more most other some any each few both all
+    only own same very just too if while because until again further once here s t don't isn't it's i'm there's
+    has have had having am let us one""".split()
+)
+NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "without", "cannot", "neither", "nor"})
+# Words that negate what follows them without saying "not" ("prevents the network from relying").
+NEGATION_CUES = NEGATIONS | {"prevent", "prevents", "avoid", "avoids", "less", "little", "lack", "lacks", "fail", "fails", "unlike", "instead"}
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9+#'\-]*")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("n't", " not"))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def content_stems(text: str, drop: frozenset[str] = frozenset()) -> list[str]:
+    """Stems of the content words of ``text``, leaving out those in ``drop``."""
+    out = []
+    for w in words(text):
+        if w in STOP_WORDS or w in NEGATIONS:
+            continue
+        s = stem(w.strip("'-"))
+        if s and s not in drop:
+            out.append(s)
+    return out
+
+
+def demote(text: str, question_stems: frozenset[str]) -> str:
+    """``text`` without the words that repeat the question (Mohler et al. 2011's question demoting).
+
+    Words given in the question earn nothing; an answer made only of them becomes empty."""
+    kept = [t for t in text.split() if stem(re.sub(r"[^\w+#-]", "", t.lower())) not in question_stems]
+    return " ".join(kept)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[-*•]\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentence-like segments: split at sentence ends, semicolons, line breaks and inline bullets."""
+    parts = [p.strip(" -*•\t") for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if len(p) > 1]
