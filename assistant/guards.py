@@ -46,6 +46,9 @@ def _stems(text: str) -> list[str]:
 
 
 _HEDGES = {"almost", "nearly", "hardly", "barely", "virtually"}  # "almost no update" means little, not none
+# Verbs too general to be what a negation is about: in "is not used during inference" the
+# negated matter is inference.
+_GENERIC = {stem(w) for w in "use make get take help allow apply need work become do go let".split()}
 
 
 def _negated_terms(raw: list[str], strict: bool = True) -> set[str]:
@@ -56,7 +59,7 @@ def _negated_terms(raw: list[str], strict: bool = True) -> set[str]:
         if w not in (NEGATIONS if strict else NEGATION_CUES) or (i and raw[i - 1] in _HEDGES):
             continue
         following = [stem(x) for x in raw[i + 1 : i + 1 + WINDOW] if x not in STOP_WORDS and x not in NEGATIONS]
-        out.update(following[:1] if strict else following)
+        out.update([s for s in following if s not in _GENERIC][:1] if strict else following)
     return out
 
 
