@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus", type=Path, help="folder of *.md question banks (env ASSISTANT_CORPUS_DIR)")
     parser.add_argument("--index", type=Path, help="folder for the built index (env ASSISTANT_INDEX_DIR)")
     parser.add_argument("--embedder", choices=["minilm", "mpnet"], help="embedding model (env ASSISTANT_EMBEDDER; default minilm)")
+    parser.add_argument("--backend", choices=["llama", "transformers", "openai", "extractive"],
+                        help="who writes answers and coaching (env ASSISTANT_BACKEND; default llama)")
+    parser.add_argument("--llm", choices=["qwen-1.5b", "qwen-0.5b"], help="packaged language model (env ASSISTANT_LLM)")
     sub = parser.add_subparsers(dest="command")
 
     index = sub.add_parser("index", help="build the search index or show its status")
@@ -52,13 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--question", help="a question of your own (with --reference)")
     grade.add_argument("--reference", help="the reference answer for --question")
     grade.add_argument("--json", action="store_true", help="print JSON")
+    grade.add_argument("--coach", action="store_true", help="add coaching feedback and a follow-up question")
+
+    sub.add_parser("chat", help="interactive chat: questions and follow-ups (the default with no command)")
     return parser
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     args = _parser().parse_args(argv)
-    settings = Settings().with_overrides(corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder)
+    settings = Settings().with_overrides(
+        corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, backend=args.backend, llm=args.llm
+    )
     try:
         from assistant.engine import Engine
 
@@ -77,7 +85,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             return _run(engine, args.question, stdin, stdout, lambda q: _ask(engine, q, args.json, stdout))
         if args.command == "grade":
             return _grade(engine, args, stdin, stdout)
-        return _interactive(engine, stdin, stdout)
+        return _interactive(engine, stdin, stdout)  # "chat", or no command
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -119,12 +127,25 @@ def _search(engine, query: str, k: int, as_json: bool, stdout: TextIO) -> None:
         print(f"{rank}. [{hit.id}] {hit.question}  ({hit.part}; score {hit.score:.3f})", file=stdout)
 
 
-def _ask(engine, question: str, as_json: bool, stdout: TextIO) -> None:
-    from assistant.answer import extractive_answer
+def _ask(engine, question: str, as_json: bool, stdout: TextIO, history=()) -> "Answer":
+    """Stream the answer (text mode) or print it whole (JSON); a rejected model answer is replaced."""
+    from assistant.answer import Answer
 
-    answer = extractive_answer(engine.search(question), engine.corpus)
+    streamed = False
+    for event in engine.chat.ask_stream(question, history):
+        if isinstance(event, Answer):
+            answer = event
+        elif not as_json:
+            print(event, end="", file=stdout, flush=True)
+            streamed = True
     _notices(answer.notices)
-    print(json.dumps(answer.to_json()) if as_json else answer.text, file=stdout, flush=True)
+    if as_json:
+        print(json.dumps(answer.to_json()), file=stdout, flush=True)
+    elif not streamed or answer.fallback:
+        print(("\n\n" if streamed else "") + answer.text, file=stdout, flush=True)
+    else:
+        print(file=stdout, flush=True)
+    return answer
 
 
 def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
@@ -145,7 +166,13 @@ def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
         grade = engine.grader.grade_custom(args.question, args.reference, answer)
     else:
         raise InvalidInputError("Name a question id (assistant grade p3-q26 --answer …) or give --question and --reference.")
-    print(json.dumps(grade.to_json()) if args.json else _render_grade(grade), file=stdout)
+    data = grade.to_json()
+    text = _render_grade(grade)
+    if args.coach:
+        coaching = engine.chat.coach(grade)
+        data["coaching"] = {"feedback": coaching.feedback, "follow_up": coaching.follow_up, "backend": coaching.backend}
+        text += f"\n\nCoach ({coaching.backend}): {coaching.feedback}\n{coaching.follow_up}"
+    print(json.dumps(data) if args.json else text, file=stdout)
     return 0
 
 
@@ -212,22 +239,25 @@ def _index(engine, action: str, stdout: TextIO) -> int:
 
 
 def _interactive(engine, stdin: TextIO, stdout: TextIO) -> int:
-    from assistant.answer import extractive_answer
-
-    print(f"Interview coach: {len(engine.corpus)} questions loaded. Ask a question; 'show ID' prints one; 'quit' ends.", file=stdout)
+    print(f"Interview coach: {len(engine.corpus)} questions. Ask a question (follow-ups use the conversation); "
+          "'show ID' prints one; 'new' starts over; 'quit' ends.", file=stdout)
     engine.retriever
+    history: list[tuple[str, str]] = []
     while True:
-        print("\nask> ", end="", file=stdout, flush=True)
+        print("\nyou> ", end="", file=stdout, flush=True)
         line = stdin.readline()
-        if not line or line.strip().lower() in {"quit", "exit", ":q"}:
+        command = line.strip().lower()
+        if not line or command in {"quit", "exit", ":q"}:
             return 0
         try:
-            if line.strip().lower().startswith("show "):
+            if command == "new":
+                history.clear()
+                continue
+            if command.startswith("show "):
                 record = engine.corpus.get(line.split(None, 1)[1].strip())
                 print(f"[{record.id}] {record.question}\n\n{record.answer}", file=stdout)
                 continue
-            answer = extractive_answer(engine.search(line), engine.corpus)
-            _notices(answer.notices)
-            print(answer.text, file=stdout)
+            answer = _ask(engine, line, False, stdout, history)
+            history += [("user", line.strip()), ("assistant", answer.text)]
         except AssistantError as exc:
             print(f"error: {exc}", file=stdout)

@@ -36,6 +36,11 @@ class Settings:
     )
     # Embedding model key: "minilm" (default, fast) or "mpnet"; see assistant/embedders.py.
     embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBEDDER", "minilm"))
+    # Who writes answers and coaching: "llama" (local llama.cpp, default), "transformers", "openai"
+    # (an OpenAI-compatible server at ASSISTANT_OPENAI_URL) or "extractive" (no language model).
+    backend: str = field(default_factory=lambda: os.environ.get("ASSISTANT_BACKEND", "llama"))
+    # The packaged language model: "qwen-1.5b" (default) or "qwen-0.5b" (for small machines).
+    llm: str = field(default_factory=lambda: os.environ.get("ASSISTANT_LLM", "qwen-1.5b"))
     # Queries longer than this many characters are truncated (with a notice).
     max_query_chars: int = 2000
 

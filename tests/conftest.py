@@ -16,6 +16,7 @@ def isolated(tmp_path, monkeypatch, request):
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(ROOT / "corpus"))
     if "slow" not in request.keywords:
         monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")
+        monkeypatch.setenv("ASSISTANT_BACKEND", "extractive")
     real_connect = socket.socket.connect
 
     def guarded(self, address, *args):

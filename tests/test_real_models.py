@@ -94,3 +94,16 @@ def test_long_answer_is_refused_quickly(real_grader):
     with pytest.raises(InvalidInputError, match="words"):
         real_grader.grade("p3-q26", "Dropout switches neurons off during training. " * 700)
     assert time.perf_counter() - started < 1.0
+
+
+def test_default_language_model_answers_with_a_citation(tmp_path, monkeypatch):
+    """ask -> the packaged Qwen 1.5B through llama.cpp -> a supported answer citing p3-q26."""
+    import io
+
+    monkeypatch.setenv("ASSISTANT_BACKEND", "llama")
+    out = io.StringIO()
+    assert main(["ask", "What does dropout mean?", "--json"], stdout=out) == 0
+    answer = json.loads(out.getvalue())
+    assert answer["backend"] == "llama.cpp:qwen-1.5b" and answer["in_scope"]
+    assert answer["fallback"] is False  # every sentence supported by the references (greedy: deterministic)
+    assert "p3-q26" in answer["citations"] and "[p3-q26]" in answer["answer"]

@@ -1,0 +1,169 @@
+"""Text generators behind one protocol: llama.cpp (default on CPU), transformers, an
+OpenAI-compatible HTTP server, and a scripted fake for tests. Models load once, lazily."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol, Sequence, runtime_checkable
+
+from assistant.errors import ModelError
+from assistant.models import gguf_path, language_model
+
+Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+@runtime_checkable
+class Generator(Protocol):
+    name: str  # shown to users and in --json output as "backend"
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+        """Text pieces of the reply, greedy (deterministic), as they are produced."""
+        ...
+
+
+class LlamaCppGenerator:
+    def __init__(self, model_key: str, cache_dir: Path, threads: int | None = None, log: Callable[[str], None] | None = None) -> None:
+        self.spec = language_model(model_key)
+        self.name = f"llama.cpp:{model_key}"
+        self._cache_dir, self._threads = cache_dir, threads or min(4, os.cpu_count() or 2)
+        self._log = log or (lambda msg: print(msg, file=sys.stderr))
+        self._llm = None
+        self._lock = threading.Lock()  # llama.cpp contexts are not re-entrant
+
+    def load(self):
+        if self._llm is None:
+            path = gguf_path(self.spec, self._cache_dir)
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise ModelError("llama-cpp-python is not installed; run 'make llm' (it builds in about 7 minutes).") from None
+            self._log(f"Loading {self.spec.name} …")
+            try:
+                self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=self._threads, verbose=False)
+            except (ValueError, RuntimeError, MemoryError) as exc:
+                raise ModelError(f"Cannot load {path}: {exc}.") from None
+        return self._llm
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+        with self._lock:
+            llm = self.load()
+            for chunk in llm.create_chat_completion(messages=list(messages), stream=True, max_tokens=max_tokens, temperature=0.0):
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
+
+class TransformersGenerator:
+    """AutoModelForCausalLM from a model directory, or from a GGUF file (gguf_file=, dequantized)."""
+
+    def __init__(self, model: str, gguf_file: str | None = None) -> None:
+        self.name = f"transformers:{Path(gguf_file or model).name}"
+        self._model_ref, self._gguf = model, gguf_file
+        self._model = self._tokenizer = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_packaged(cls, model_key: str, cache_dir: Path) -> "TransformersGenerator":
+        path = gguf_path(language_model(model_key), cache_dir)
+        return cls(str(path.parent), gguf_file=path.name)
+
+    def load(self):
+        if self._model is None:
+            try:
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+            except ImportError:
+                raise ModelError("transformers is not installed; pip install transformers gguf accelerate.") from None
+            kwargs = {"gguf_file": self._gguf} if self._gguf else {}
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self._model_ref, **kwargs)
+                self._model = AutoModelForCausalLM.from_pretrained(self._model_ref, **kwargs)
+            except (OSError, ValueError, ImportError) as exc:
+                raise ModelError(f"transformers cannot load {self._model_ref}: {exc}") from None
+        return self._model, self._tokenizer
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        with self._lock:
+            model, tokenizer = self.load()
+            inputs = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            worker = threading.Thread(
+                target=model.generate, kwargs={**inputs, "streamer": streamer, "max_new_tokens": max_tokens, "do_sample": False}
+            )
+            worker.start()
+            yield from (piece for piece in streamer if piece)
+            worker.join()
+
+
+class OpenAICompatibleGenerator:
+    """A chat-completions endpoint (vLLM, llama.cpp server, Ollama) shared by many users."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+        self.name = f"openai:{model}"
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._model, self._key, self._timeout = model, api_key, timeout
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+        import urllib.error
+        import urllib.request
+
+        body = json.dumps({"model": self._model, "messages": list(messages), "max_tokens": max_tokens,
+                           "temperature": 0, "stream": True}).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        request = urllib.request.Request(self._url, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                for raw in response:
+                    line = raw.decode("utf-8", "replace").strip()
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    piece = json.loads(data)["choices"][0].get("delta", {}).get("content")
+                    if piece:
+                        yield piece
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"The model server at {self._url} did not answer ({exc}); check ASSISTANT_OPENAI_URL.") from None
+
+
+class ScriptedGenerator:
+    """For tests: replies from a script, one per call (the last one repeats); records the prompts."""
+
+    def __init__(self, replies: Iterable[str] | Callable[[Sequence[Message]], str]) -> None:
+        self.name = "scripted"
+        self._replies = replies if callable(replies) else list(replies)
+        self.prompts: list[list[Message]] = []
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        if callable(self._replies):
+            reply = self._replies(messages)
+        else:
+            reply = self._replies.pop(0) if len(self._replies) > 1 else self._replies[0]
+        for word in reply.split(" "):
+            yield word + " "
+
+
+def make_generator(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b") -> Generator | None:
+    """The configured backend, or None for 'extractive' (answers without a language model)."""
+    if backend == "extractive":
+        return None
+    if backend == "llama":
+        return LlamaCppGenerator(model_key, cache_dir)
+    if backend == "transformers":
+        directory = os.environ.get("ASSISTANT_TRANSFORMERS_MODEL")
+        return TransformersGenerator(directory) if directory else TransformersGenerator.from_packaged(model_key, cache_dir)
+    if backend == "openai":
+        url = os.environ.get("ASSISTANT_OPENAI_URL")
+        if not url:
+            raise ModelError("The openai backend needs ASSISTANT_OPENAI_URL (e.g. http://127.0.0.1:8000/v1).")
+        return OpenAICompatibleGenerator(url, os.environ.get("ASSISTANT_OPENAI_MODEL", "default"), os.environ.get("ASSISTANT_OPENAI_KEY"))
+    raise ModelError(f"Unknown backend {backend!r}; choose llama, transformers, openai or extractive.")

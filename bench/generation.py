@@ -1,0 +1,125 @@
+"""Generation benchmark: speed of each backend on fixed prompts, and faithfulness of answers.
+
+    .venv/bin/python bench/generation.py                      # llama.cpp speed + faithfulness (50 questions)
+    .venv/bin/python bench/generation.py --transformers       # also transformers on the same GGUF (slow: ~9 GB, ~1 min load)
+    .venv/bin/python bench/generation.py --questions 20 --no-speed
+
+Speed: time to first token, tokens/s (llama.cpp counts tokens with the model's tokenizer) and the
+process's peak RSS, each backend in its own process. Faithfulness: in-scope questions from
+bench/data/retrieval_queries.tsv (every fourth, in file order); an answer counts as faithful when
+the model's answer was kept (every sentence supported by a reference sentence) and it cites at
+least one acceptable id for the question. Fallbacks are counted apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PROMPTS = [
+    [{"role": "system", "content": "You are a deep-learning interview coach. Answer in two sentences."},
+     {"role": "user", "content": "What is dropout and why does it help?"}],
+    [{"role": "system", "content": "You are a deep-learning interview coach. Answer in two sentences."},
+     {"role": "user", "content": "Explain the difference between batch normalization and layer normalization."}],
+    [{"role": "system", "content": "You are a deep-learning interview coach. Answer in two sentences."},
+     {"role": "user", "content": "Why do we initialise weights randomly?"}],
+]
+
+
+def speed(backend: str) -> dict:
+    from assistant.config import Settings
+    from assistant.generation import make_generator
+
+    settings = Settings()
+    generator = make_generator(backend, settings.cache_dir, settings.llm)
+    started = time.perf_counter()
+    generator.load()
+    load_s = time.perf_counter() - started
+    rows = []
+    for messages in PROMPTS:
+        started, first, text = time.perf_counter(), None, ""
+        for piece in generator.stream(messages, 96):
+            first = first or time.perf_counter() - started
+            text += piece
+        total = time.perf_counter() - started
+        if backend == "llama":
+            tokens = len(generator.load().tokenize(text.encode(), add_bos=False))
+        else:
+            tokens = len(generator.load()[1](text, add_special_tokens=False)["input_ids"])
+        rows.append((first, tokens / max(1e-9, total - first), tokens))
+    return {"backend": generator.name, "load_s": load_s, "ttft_s": [r[0] for r in rows], "tok_s": [r[1] for r in rows],
+            "tokens": [r[2] for r in rows], "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def faithfulness(n: int) -> None:
+    from bench.retrieval import load_queries
+    from assistant.answer import Answer
+    from assistant.engine import Engine
+
+    engine = Engine(log=lambda m: None)
+    queries = [q for q in load_queries() if q.ids][::4][:n]
+    kept = correct = fallbacks = out_of_scope = 0
+    ttfts, reasons = [], []
+    for q in queries:
+        started, first, answer = time.perf_counter(), None, None
+        for event in engine.chat.ask_stream(q.text):
+            if isinstance(event, Answer):
+                answer = event
+            elif first is None:
+                first = time.perf_counter() - started
+        if first is not None:
+            ttfts.append(first)
+        if not answer.in_scope:
+            out_of_scope += 1
+        elif answer.fallback:
+            fallbacks += 1
+            reasons.append(f"{q.text!r}: {answer.notices[-1]}")
+        else:
+            kept += 1
+            correct += bool(set(answer.citations) & q.ids)
+    n = len(queries)
+    print(f"faithfulness over {n} in-scope questions ({engine.chat.generator.name if engine.chat.generator else 'no model'}):")
+    print(f"  model answer kept (every sentence supported): {kept}/{n}; of those citing an acceptable question: {correct}/{kept}")
+    print(f"  answers that cite a correct question and are supported: {correct}/{n} ({correct / n:.0%})")
+    print(f"  fell back to the extractive answer: {fallbacks}; judged out of scope (model not called): {out_of_scope}")
+    if ttfts:
+        ttfts.sort()
+        print(f"  time to first token in ask (retrieval + prompt): p50 {ttfts[len(ttfts) // 2]:.2f} s, max {ttfts[-1]:.2f} s")
+    for reason in reasons:
+        print(f"  fallback: {reason}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transformers", action="store_true")
+    parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--questions", type=int, default=50)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(speed(args.one)))
+        return
+    if not args.no_speed:
+        print(f"{'backend':<28} {'load s':>7} {'first token s':>14} {'tok/s':>7} {'peak MB':>8}")
+        for backend in ["llama"] + (["transformers"] if args.transformers else []):
+            out = subprocess.run([sys.executable, __file__, "--one", backend], capture_output=True, text=True)
+            if out.returncode:
+                print(f"{backend:<28} failed: {(out.stderr.strip().splitlines() or ['?'])[-1]}")
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            ttft = sorted(r["ttft_s"])[len(r["ttft_s"]) // 2]
+            tok_s = sum(r["tok_s"]) / len(r["tok_s"])
+            print(f"{r['backend']:<28} {r['load_s']:7.1f} {ttft:14.2f} {tok_s:7.1f} {r['peak_mb']:8.0f}")
+    if args.questions:
+        faithfulness(args.questions)
+
+
+if __name__ == "__main__":
+    main()
