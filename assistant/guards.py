@@ -41,10 +41,6 @@ for _a, _b in _ANTONYMS:
 WINDOW = 4  # words on either side that count as "next to"
 
 
-def _stems(text: str) -> list[str]:
-    return [stem(w) for w in words(text)]
-
-
 _HEDGES = {"almost", "nearly", "hardly", "barely", "virtually"}  # "almost no update" means little, not none
 # Verbs too general to be what a negation is about: in "is not used during inference" the
 # negated matter is inference.

