@@ -58,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--coach", action="store_true", help="add coaching feedback and a follow-up question")
 
     sub.add_parser("chat", help="interactive chat: questions and follow-ups (the default with no command)")
+
+    interview = sub.add_parser("interview", help="be interviewed: questions due for review first, graded and coached")
+    interview.add_argument("--count", type=int, default=5, help="how many questions (default 5)")
+    interview.add_argument("--part", type=int, action="append", help="only this part (1-4); repeat for several")
+    interview.add_argument("--export", type=Path, help="write the session summary (markdown) here")
+
+    progress = sub.add_parser("progress", help="mastery per part and the review queue")
+    progress.add_argument("--export", type=Path, help="copy the progress file here")
+    progress.add_argument("--import", dest="import_", type=Path, help="replace progress with an exported file")
+    progress.add_argument("--reset", action="store_true", help="delete all progress (asks to confirm)")
     return parser
 
 
@@ -85,6 +95,14 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             return _run(engine, args.question, stdin, stdout, lambda q: _ask(engine, q, args.json, stdout))
         if args.command == "grade":
             return _grade(engine, args, stdin, stdout)
+        if args.command == "interview":
+            from assistant.interview_cli import run_interview
+
+            return run_interview(engine, args, stdin, stdout)
+        if args.command == "progress":
+            from assistant.interview_cli import run_progress
+
+            return run_progress(engine, args, stdin, stdout)
         return _interactive(engine, stdin, stdout)  # "chat", or no command
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

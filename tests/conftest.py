@@ -13,6 +13,7 @@ def isolated(tmp_path, monkeypatch, request):
     """Every test gets its own index and cache folders, and no network beyond loopback."""
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(ROOT / "corpus"))
     if "slow" not in request.keywords:
         monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")

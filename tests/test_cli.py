@@ -122,3 +122,28 @@ def test_grade_batch_goes_on_after_bad_lines():
 def test_grade_needs_a_question(capsys):
     code, _ = run(["grade", "--answer", "x"])
     assert code == 2 and "Name a question id" in capsys.readouterr().err
+
+
+def test_interview_round_records_progress_and_exports(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    summary = tmp_path / "summary.md"
+    script = "Dropout randomly deactivates neurons during training.\n\n/skip\n/show\n"
+    code, out = run(["interview", "--count", "3", "--part", "3", "--export", str(summary)], stdin=script)
+    assert code == 0 and "Question 1/3 [p3-q1]" in out and "Score " in out and "Coach:" in out
+    assert "Reference answer:" in out and "Answered 1, skipped 2." in out
+    assert summary.read_text().startswith("# Interview summary")
+    code, out = run(["progress"])
+    assert code == 0 and "Part 3: Model training and Evaluation" in out
+    code, out = run(["interview", "--part", "9"])
+    assert code == 2 and "No part 9; the parts are 1, 2, 3, 4." in capsys.readouterr().err
+
+
+def test_progress_reset_needs_yes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    run(["interview", "--count", "1"], stdin="An epoch is a pass over the data.\n\n")
+    code, _ = run(["progress", "--reset"], stdin="no\n")
+    assert code == 2 and "confirm" in capsys.readouterr().err
+    code, out = run(["progress", "--reset"], stdin="yes\n")
+    assert code == 0 and "Progress reset." in out
+    code, out = run(["progress"])
+    assert "No graded attempts yet" in out
