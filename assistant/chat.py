@@ -17,7 +17,7 @@ from assistant.corpus import Record
 from assistant.errors import ModelError
 from assistant.generation import Generator
 from assistant.grading import Grade
-from assistant.text import sentences
+from assistant.text import sentences, words
 
 MAX_REFERENCES = 3
 REFERENCE_WORDS = 90  # each reference is cut to this many words: prompt time is most of the wait
@@ -60,7 +60,7 @@ class Chat:
         """Search the question; for a follow-up, also with the previous question, keeping the closer match."""
         result = self.engine.search(question)
         previous = next((text for role, text in reversed(history) if role == "user"), None)
-        if previous:
+        if previous and is_follow_up(question):
             combined = self.engine.search(f"{previous} {question}")
             if combined.in_scope and (not result.in_scope or combined.similarity > result.similarity):
                 result = replace(combined, query=result.query)
@@ -155,6 +155,16 @@ class Chat:
             self._warned = True
             self._log(f"The language model is unavailable, so answers are extractive: {exc}")
         self.generator = None
+
+
+_FOLLOW_UP_START = ("and ", "but ", "also ", "what about", "how about", "compared", "versus", "vs ", "then ")
+_ANAPHORA = {"it", "its", "it's", "they", "them", "their", "this", "that", "these", "those", "one", "ones"}
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question lean on the previous one ("and how is it different from layer norm?")?"""
+    text = question.strip().lower()
+    return text.startswith(_FOLLOW_UP_START) or bool(_ANAPHORA & set(words(text)))
 
 
 def ask_messages(question: str, records: Sequence[Record], history: Sequence[tuple[str, str]] = ()) -> list[dict]:

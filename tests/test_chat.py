@@ -79,6 +79,15 @@ def test_follow_up_uses_the_conversation(engine):
     assert roles == ["system", "user", "assistant", "user"]
 
 
+def test_a_new_topic_is_not_merged_with_the_previous_one(engine):
+    from assistant.chat import is_follow_up
+
+    history = [("user", "What does Dropout mean?"), ("assistant", "It deactivates neurons [p3-q26].")]
+    assert not chat_with(engine, [DROPOUT]).retrieve("zxqv plorf wibble", history).in_scope
+    assert is_follow_up("and how is it different from layer norm?") and is_follow_up("What about its gates?")
+    assert not is_follow_up("What is a GAN?")
+
+
 def test_model_that_cannot_load_leaves_the_product_extractive(engine):
     from assistant.chat import Chat
 

@@ -1,0 +1,300 @@
+"""The Gradio app: Ask, Interview me, Grade, Progress. UI only: every decision is in `assistant`.
+
+`demo` is built at import without loading any model; models load on first use (or at launch,
+under __main__). Per-user state (the interview session) lives in gr.State, never in globals.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.answer import Answer
+from assistant.engine import Engine
+from assistant.errors import AssistantError
+from assistant.interview import Session, plan_questions, summarize
+from assistant.progress import ProgressStore
+
+ENGINE = Engine()  # shared, read-only models and corpus; no per-user data
+MAX_INPUT_CHARS = 20_000
+EXAMPLES = ["What does dropout mean?", "batchnorm vs layernorm", "my gradients explode, what can I do?",
+            "How is an LSTM different from a plain RNN?"]
+
+
+def _store() -> ProgressStore:
+    return ProgressStore()
+
+
+def _clean(text: str | None) -> str:
+    """User input as plain text: control characters dropped, length bounded."""
+    text = "".join(ch for ch in (text or "") if ch in "\n\t" or ch.isprintable())
+    if len(text) > MAX_INPUT_CHARS:
+        raise AssistantError(f"That is {len(text):,} characters; please keep it under {MAX_INPUT_CHARS:,}.")
+    return text.strip()
+
+
+def _esc(text: str) -> str:
+    return html.escape(text or "", quote=False)
+
+
+def _references(answer: Answer) -> str:
+    parts = []
+    for rid in answer.citations:
+        record = ENGINE.corpus.get(rid)
+        parts.append(f"<details><summary>[{rid}] {_esc(record.question)}</summary>\n\n{record.answer}\n\n</details>")
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------- Ask
+
+
+def ask(message: str, history: list[dict]):
+    try:
+        question = _clean(message)
+        turns = [(m["role"], m["content"] if isinstance(m["content"], str) else "") for m in history or []]
+        text = ""
+        for event in ENGINE.chat.ask_stream(question, turns):
+            if isinstance(event, Answer):
+                final = event
+            else:
+                text += event
+                yield _esc(text)
+    except AssistantError as exc:
+        yield f"⚠️ {_esc(str(exc))}"
+        return
+    if not final.in_scope:
+        yield f"**⚠️ Not covered by the question bank.**\n\n{_esc(final.text)}"
+        return
+    notes = "".join(f"\n\n> {_esc(n)}" for n in final.notices)
+    body = _esc(final.text) if not final.fallback else final.text  # the fallback is our own reference markdown
+    yield f"{body}{notes}\n\n{_references(final)}"
+
+
+# ----------------------------------------------------------------------------- Grade
+
+
+def render_grade(grade, coaching=None) -> str:
+    lines = [f"### Score {grade.score:.1f}/10 ({grade.verdict})", ""]
+    for flag in grade.flags:
+        lines.append(f"> ⚠️ {_esc(flag)}")
+    if grade.covered:
+        lines += ["", "**Covered**"] + [f"- ✅ {_esc(p.point)}<br><small>you said: “{_esc(p.evidence)}”</small>" for p in grade.covered]
+    if grade.missed:
+        lines += ["", "**Missed**"] + [f"- ❌ {_esc(p.point)}" for p in grade.missed]
+    lines += ["", f"**Feedback:** {_esc(coaching.feedback if coaching else grade.feedback)}"]
+    if coaching:
+        lines.append(f"\n**{_esc(coaching.follow_up)}**")
+    lines += ["", f"<details><summary>Reference answer</summary>\n\n{grade.reference}\n\n</details>"]
+    return "\n".join(lines)
+
+
+def question_choices() -> list[tuple[str, str]]:
+    return [(f"[{r.id}] {r.question}", r.id) for r in ENGINE.corpus]
+
+
+def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str) -> str:
+    try:
+        answer = _clean(answer)
+        if custom_question.strip() and custom_reference.strip():
+            grade = ENGINE.grader.grade_custom(_clean(custom_question), _clean(custom_reference), answer)
+            return render_grade(grade)
+        if not question_id:
+            return "⚠️ Pick a question from the list, or type your own question and reference answer."
+        grade = ENGINE.grader.grade(question_id, answer)
+        _store().record(grade, ENGINE.corpus.get(question_id).part_label, answer)
+        return render_grade(grade, ENGINE.chat.coach(grade))
+    except AssistantError as exc:
+        return f"⚠️ {_esc(str(exc))}"
+
+
+# ----------------------------------------------------------------------------- Interview
+
+
+def _question_markdown(session: Session) -> str:
+    record = ENGINE.corpus.get(session.current)
+    n = len(session.results) + 1
+    return f"**Question {n} of {len(session.questions)}** · `{record.id}` · {_esc(record.part_label)}\n\n### {_esc(record.question)}"
+
+
+def start_interview(parts: list[str], count: float):
+    session = Session(plan_questions(ENGINE.corpus, _store(), parts or None, int(count)))
+    return session, _question_markdown(session), "", "", None, None
+
+
+def _finish(session: Session):
+    summary = summarize(session, ENGINE.corpus)
+    path = Path(tempfile.mkdtemp()) / "interview-summary.md"
+    path.write_text(summary.markdown, encoding="utf-8")
+    chart = {"part": list(summary.per_part), "score": list(summary.per_part.values())}
+    import pandas as pd
+
+    return session, "### Session over", summary.markdown, str(path), pd.DataFrame(chart)
+
+
+def submit_answer(session: Session | None, answer: str):
+    if session is None or session.finished:
+        return session, "Press **Start** to begin an interview.", "", "", None, None
+    try:
+        answer = _clean(answer)
+        grade = ENGINE.grader.grade(session.current, answer)
+    except AssistantError as exc:
+        return session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, None, None
+    _store().record(grade, ENGINE.corpus.get(session.current).part_label, answer)
+    feedback = render_grade(grade, ENGINE.chat.coach(grade))
+    session = session.answered(grade.score)
+    if session.finished:
+        session, question, summary, path, chart = _finish(session)
+        return session, question, feedback + "\n\n---\n\n" + summary, "", path, chart
+    return session, _question_markdown(session), feedback, "", None, None
+
+
+def skip_question(session: Session | None, show_reference: bool = False):
+    if session is None or session.finished:
+        return session, "Press **Start** to begin an interview.", "", "", None, None
+    reference = ""
+    if show_reference:
+        record = ENGINE.corpus.get(session.current)
+        reference = f"**Reference answer for [{record.id}]**\n\n{record.answer}"
+    session = session.skipped()
+    if session.finished:
+        session, question, summary, path, chart = _finish(session)
+        return session, question, reference + "\n\n---\n\n" + summary, "", path, chart
+    return session, _question_markdown(session), reference, "", None, None
+
+
+def end_interview(session: Session | None):
+    if session is None:
+        return session, "Press **Start** to begin an interview.", "", "", None, None
+    session, question, summary, path, chart = _finish(session.ended())
+    return session, question, summary, "", path, chart
+
+
+# ----------------------------------------------------------------------------- Progress
+
+
+def show_progress():
+    import pandas as pd
+
+    store = _store()
+    mastery = store.mastery_by_part()
+    due = store.due()
+    text = f"**Review queue:** {', '.join(due) if due else 'nothing due right now'}"
+    if not mastery:
+        text = "No graded attempts yet: start an interview or grade an answer."
+    return pd.DataFrame({"part": list(mastery), "score": list(mastery.values())}), text
+
+
+def export_progress():
+    path = Path(tempfile.mkdtemp()) / "progress.sqlite3"
+    return str(_store().export(path))
+
+
+def import_progress(file):
+    if file is None:
+        return "Choose a progress file first."
+    try:
+        _store().import_(Path(file if isinstance(file, str) else file.name))
+        return "Progress imported."
+    except AssistantError as exc:
+        return f"⚠️ {_esc(str(exc))}"
+
+
+def reset_progress(confirmed: bool):
+    if not confirmed:
+        return "Tick the box to confirm: a reset deletes every attempt."
+    _store().reset(confirm=True)
+    return "Progress reset."
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def build() -> gr.Blocks:
+    parts = sorted({r.part_label for r in ENGINE.corpus}) if ENGINE.settings.corpus_dir.is_dir() else []
+    with gr.Blocks(title="Deep-learning interview coach") as demo:
+        gr.Markdown("# Deep-learning interview coach\nOffline: answers come from the question bank, cited by id.")
+        with gr.Tab("Ask"):
+            gr.ChatInterface(ask, examples=EXAMPLES, api_name="ask",
+                             chatbot=gr.Chatbot(height=480, sanitize_html=True, label="Coach"))
+        with gr.Tab("Interview me"):
+            session = gr.State(None)
+            with gr.Row():
+                chosen_parts = gr.CheckboxGroup(parts, label="Parts (none: all)")
+                count = gr.Slider(1, 20, value=5, step=1, label="Questions")
+                start = gr.Button("Start", variant="primary")
+            question = gr.Markdown("Press **Start** to begin an interview.", elem_id="interview-question")
+            answer = gr.Textbox(label="Your answer", lines=5, elem_id="interview-answer")
+            with gr.Row():
+                submit = gr.Button("Submit answer", variant="primary")
+                skip = gr.Button("Skip")
+                show = gr.Button("Show reference answer")
+                end = gr.Button("End")
+            result = gr.Markdown(elem_id="interview-result")
+            chart = gr.BarPlot(x="part", y="score", y_lim=[0, 10], label="Score per part")
+            download = gr.File(label="Summary (markdown)")
+            outputs = [session, question, result, answer, download, chart]
+            start.click(start_interview, [chosen_parts, count], outputs, api_name="interview_start")
+            submit.click(submit_answer, [session, answer], outputs, api_name="interview_answer")
+            skip.click(skip_question, [session], outputs, api_name="interview_skip")
+            show.click(lambda s: skip_question(s, True), [session], outputs, api_name="interview_show")
+            end.click(end_interview, [session], outputs, api_name="interview_end")
+        with gr.Tab("Grade"):
+            picked = gr.Dropdown(choices=question_choices() if parts else [], label="Question (type to search)", filterable=True)
+            with gr.Accordion("…or your own question", open=False):
+                custom_q = gr.Textbox(label="Question")
+                custom_ref = gr.Textbox(label="Reference answer", lines=3)
+            typed = gr.Textbox(label="Your answer", lines=6)
+            grade_button = gr.Button("Grade", variant="primary")
+            graded = gr.Markdown()
+            grade_button.click(grade_answer, [picked, custom_q, custom_ref, typed], graded, api_name="grade")
+        with gr.Tab("Progress"):
+            refresh = gr.Button("Refresh")
+            mastery = gr.BarPlot(x="part", y="score", y_lim=[0, 10], label="Mastery per part (latest score per question)")
+            queue = gr.Markdown()
+            with gr.Row():
+                export_button = gr.Button("Export progress")
+                exported = gr.File(label="Progress file")
+                upload = gr.File(label="Import a progress file", file_types=[".sqlite3"])
+            with gr.Row():
+                confirm = gr.Checkbox(label="I want to delete all my progress")
+                reset = gr.Button("Reset", variant="stop")
+            status = gr.Markdown()
+            refresh.click(show_progress, None, [mastery, queue], api_name="progress")
+            export_button.click(export_progress, None, exported, api_name="progress_export")
+            upload.upload(import_progress, upload, status)
+            reset.click(reset_progress, confirm, status, api_name="progress_reset")
+    return demo
+
+
+demo = build()
+
+
+def main() -> int:
+    host = os.environ.get("ASSISTANT_HOST", "127.0.0.1")
+    port = int(os.environ.get("ASSISTANT_PORT", "7860"))
+    auth = None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        user, password = os.environ.get("ASSISTANT_USERNAME"), os.environ.get("ASSISTANT_PASSWORD")
+        if not (user and password):
+            print(f"Listening on {host} needs ASSISTANT_USERNAME and ASSISTANT_PASSWORD; refusing to start.", file=sys.stderr)
+            return 2
+        auth = (user, password)
+    try:
+        ENGINE.retriever  # build or load the index before the first user waits for it
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, auth=auth, share=False, inbrowser=os.environ.get("CI") is None,
+        show_error=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

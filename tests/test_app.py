@@ -1,0 +1,93 @@
+"""The Gradio app through its API client, launched on a free loopback port (fake embedder, no LLM)."""
+
+import os
+import socket
+import threading
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    root = tmp_path_factory.mktemp("app")
+    saved = dict(os.environ)
+    os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_INDEX_DIR=str(root / "index"),
+                      ASSISTANT_DATA_DIR=str(root / "data"), ASSISTANT_CACHE_DIR=str(root / "cache"))
+    import app
+
+    port = _free_port()
+    app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, show_error=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.demo.close()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def client(url):
+    return gradio_client.Client(url, verbose=False)
+
+
+def test_ask_cites_and_marks_not_covered(client):
+    answer = client.predict("What does Dropout mean?", api_name="/ask")
+    assert "[p3-q26]" in answer and "<details><summary>[p3-q26]" in answer
+    assert "Not covered" in client.predict("zxqv plorf wibble", api_name="/ask")
+
+
+def test_a_whole_interview_round(client):
+    question, result, _, download, chart = client.predict(["Part 3: Model training and Evaluation"], 2, api_name="/interview_start")
+    assert "Question 1 of 2" in question and "`p3-q1`" in question
+    question, result, answer_box, download, chart = client.predict(
+        "The cost function measures the difference between predicted and true values.", api_name="/interview_answer")
+    assert "Question 2 of 2" in question and "### Score" in result and answer_box == ""
+    question, result, _, download, chart = client.predict(api_name="/interview_show")
+    assert "Reference answer for [p3-q2]" in result and "# Interview summary" in result
+    assert open(download, encoding="utf-8").read().startswith("# Interview summary")
+
+
+def test_grade_escapes_user_text(client):
+    out = client.predict("p3-q26", "", "", "Dropout deactivates neurons during training <script>alert(1)</script> <img src=x onerror=alert(2)>",
+                         api_name="/grade")
+    assert "### Score" in out and "<script>" not in out and "<img src=x" not in out
+    assert "&lt;script&gt;" in out or "script" not in out.split("Reference answer")[0]
+
+
+def test_bad_input_gets_a_message(client):
+    assert "characters" in client.predict("p3-q26", "", "", "x" * 50_000, api_name="/grade")
+    assert "empty" in client.predict("p3-q26", "", "", " \x00\x01 ", api_name="/grade")
+    assert "Pick a question" in client.predict(None, "", "", "an answer", api_name="/grade")
+
+
+def test_progress_after_grading(client):
+    client.predict("p3-q27", "", "", "Batch normalization normalizes activations over the mini-batch.", api_name="/grade")
+    chart, queue = client.predict(api_name="/progress")
+    assert "Part 3: Model training and Evaluation" in str(chart) and "Review queue" in queue
+
+
+def test_two_users_never_see_each_other(url):
+    results = {}
+
+    def interview(name, part, prefix):
+        c = gradio_client.Client(url, verbose=False)
+        seen = [c.predict([part], 3, api_name="/interview_start")[0]]
+        for _ in range(2):
+            seen.append(c.predict(f"{name} answers something about the topic here.", api_name="/interview_answer")[0])
+        results[name] = (prefix, seen)
+
+    threads = [threading.Thread(target=interview, args=("ann", "Part 2: Tensorflow, Keras and Pytorch", "`p2-")),
+               threading.Thread(target=interview, args=("bob", "Part 4: Advanced neural network architectures", "`p4-"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for name, (prefix, seen) in results.items():
+        assert len(seen) == 3 and all(prefix in q for q in seen), (name, seen)
+        assert [q.split("Question ")[1][:6] for q in seen] == ["1 of 3", "2 of 3", "3 of 3"]
