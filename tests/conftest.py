@@ -42,3 +42,26 @@ def corpus():
     from assistant.corpus import load_corpus
 
     return load_corpus(ROOT / "corpus")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The Gradio app launched on a free loopback port (fake embedder, no language model)."""
+    import os
+
+    pytest.importorskip("gradio")
+    root = tmp_path_factory.mktemp("app")
+    saved = dict(os.environ)
+    os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_INDEX_DIR=str(root / "index"),
+                      ASSISTANT_DATA_DIR=str(root / "data"), ASSISTANT_CACHE_DIR=str(root / "cache"),
+                      ASSISTANT_CORPUS_DIR=str(ROOT / "corpus"))
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, show_error=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.demo.close()
+    os.environ.clear()
+    os.environ.update(saved)

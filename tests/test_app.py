@@ -1,7 +1,5 @@
 """The Gradio app through its API client, launched on a free loopback port (fake embedder, no LLM)."""
 
-import os
-import socket
 import threading
 
 import pytest
@@ -9,31 +7,9 @@ import pytest
 gradio_client = pytest.importorskip("gradio_client")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    root = tmp_path_factory.mktemp("app")
-    saved = dict(os.environ)
-    os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_INDEX_DIR=str(root / "index"),
-                      ASSISTANT_DATA_DIR=str(root / "data"), ASSISTANT_CACHE_DIR=str(root / "cache"))
-    import app
-
-    port = _free_port()
-    app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, show_error=False)
-    yield f"http://127.0.0.1:{port}/"
-    app.demo.close()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
 @pytest.fixture
-def client(url):
-    return gradio_client.Client(url, verbose=False)
+def client(app_url):
+    return gradio_client.Client(app_url, verbose=False)
 
 
 def test_ask_cites_and_marks_not_covered(client):
@@ -72,7 +48,8 @@ def test_progress_after_grading(client):
     assert "Part 3: Model training and Evaluation" in str(chart) and "Review queue" in queue
 
 
-def test_two_users_never_see_each_other(url):
+def test_two_users_never_see_each_other(app_url):
+    url = app_url
     results = {}
 
     def interview(name, part, prefix):
