@@ -27,7 +27,7 @@ EXAMPLES = ["What does dropout mean?", "batchnorm vs layernorm", "my gradients e
 
 
 def _store() -> ProgressStore:
-    return ProgressStore()
+    return ProgressStore(ENGINE.settings.data_dir / "progress.sqlite3")
 
 
 def _clean(text: str | None) -> str:

@@ -20,6 +20,12 @@ def _default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("dl-interview-coach"))
 
 
+def _default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("dl-interview-coach"))
+
+
 @dataclass(frozen=True)
 class Settings:
     # Folder of *.md question banks; every file in it is loaded.
@@ -34,6 +40,8 @@ class Settings:
     cache_dir: Path = field(
         default_factory=lambda: _env_path("ASSISTANT_CACHE_DIR", _default_cache_dir())
     )
+    # Where progress (graded attempts, review dates) is kept.
+    data_dir: Path = field(default_factory=lambda: _env_path("ASSISTANT_DATA_DIR", _default_data_dir()))
     # Embedding model key: "minilm" (default, fast) or "mpnet"; see assistant/embedders.py.
     embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBEDDER", "minilm"))
     # Who writes answers and coaching: "llama" (local llama.cpp, default), "transformers", "openai"

@@ -8,7 +8,6 @@ one writer work at once from several threads or processes.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -40,15 +39,6 @@ CREATE TABLE IF NOT EXISTS cards (
 """
 
 
-def default_data_dir() -> Path:
-    value = os.environ.get("ASSISTANT_DATA_DIR")
-    if value:
-        return Path(value).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("dl-interview-coach"))
-
-
 def rating_for(score: float):
     """A grade's score as an FSRS rating: below 4 forgotten, then hard, good, easy."""
     from fsrs import Rating
@@ -75,7 +65,11 @@ class ProgressError(AssistantError):
 
 class ProgressStore:
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_data_dir() / "progress.sqlite3"
+        if path is None:
+            from assistant.config import Settings
+
+            path = Settings().data_dir / "progress.sqlite3"
+        self.path = path
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:

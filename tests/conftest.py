@@ -18,6 +18,9 @@ def isolated(tmp_path, monkeypatch, request):
     if "slow" not in request.keywords:
         monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")
         monkeypatch.setenv("ASSISTANT_BACKEND", "extractive")
+    else:  # the real defaults, whatever the environment says
+        monkeypatch.delenv("ASSISTANT_EMBEDDER", raising=False)
+        monkeypatch.delenv("ASSISTANT_BACKEND", raising=False)
     real_connect = socket.socket.connect
 
     def guarded(self, address, *args):
@@ -55,13 +58,14 @@ def app_url(tmp_path_factory):
     os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_INDEX_DIR=str(root / "index"),
                       ASSISTANT_DATA_DIR=str(root / "data"), ASSISTANT_CACHE_DIR=str(root / "cache"),
                       ASSISTANT_CORPUS_DIR=str(ROOT / "corpus"))
-    import app
-
+    try:
+        import app  # its engine takes its settings from the environment now, once
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, show_error=False)
     yield f"http://127.0.0.1:{port}/"
     app.demo.close()
-    os.environ.clear()
-    os.environ.update(saved)

@@ -26,13 +26,14 @@ def test_interview_round_in_a_real_browser(app_url):
             page.get_by_role("button", name="Start").click()
             question = page.locator("#interview-question")
             sync_api.expect(question).to_contain_text("Question 1 of", timeout=30_000)
-            sync_api.expect(question).to_contain_text("What is the Cost Function?")
+            sync_api.expect(question).to_contain_text("Part 3: Model training and Evaluation")  # the part chosen
             page.locator("#interview-answer textarea").fill(
                 "The cost function measures the difference between predicted and true values <script>window.__xss = 1</script>")
             page.get_by_role("button", name="Submit answer").click()
             result = page.locator("#interview-result")
             sync_api.expect(result).to_contain_text("Score", timeout=30_000)
-            sync_api.expect(result).to_contain_text("Covered")
+            sync_api.expect(result).to_contain_text("Missed")  # the grader's evidence is on screen
+            sync_api.expect(result).to_contain_text("Reference answer")
             sync_api.expect(question).to_contain_text("Question 2 of")
             page.get_by_role("button", name="End").click()
             sync_api.expect(result).to_contain_text("Interview summary", timeout=30_000)
