@@ -181,12 +181,12 @@ def show_progress():
     import pandas as pd
 
     store = _store()
-    mastery = store.mastery_by_part()
+    history = pd.DataFrame(store.mastery_over_time(), columns=["day", "part", "score"])
     due = store.due()
     text = f"**Review queue:** {', '.join(due) if due else 'nothing due right now'}"
-    if not mastery:
+    if history.empty:
         text = "No graded attempts yet: start an interview or grade an answer."
-    return pd.DataFrame({"part": list(mastery), "score": list(mastery.values())}), text
+    return history, text
 
 
 def export_progress():
@@ -244,7 +244,8 @@ def build() -> gr.Blocks:
             show.click(lambda s: skip_question(s, True), [session], outputs, api_name="interview_show")
             end.click(end_interview, [session], outputs, api_name="interview_end")
         with gr.Tab("Grade"):
-            picked = gr.Dropdown(choices=question_choices() if parts else [], label="Question (type to search)", filterable=True)
+            picked = gr.Dropdown(choices=question_choices() if parts else [], label="Question (type to search)", filterable=True,
+                                 allow_custom_value=True)  # an unknown id gets our message, not a validation error
             with gr.Accordion("…or your own question", open=False):
                 custom_q = gr.Textbox(label="Question")
                 custom_ref = gr.Textbox(label="Reference answer", lines=3)
@@ -254,7 +255,8 @@ def build() -> gr.Blocks:
             grade_button.click(grade_answer, [picked, custom_q, custom_ref, typed], graded, api_name="grade")
         with gr.Tab("Progress"):
             refresh = gr.Button("Refresh")
-            mastery = gr.BarPlot(x="part", y="score", y_lim=[0, 10], label="Mastery per part (latest score per question)")
+            mastery = gr.LinePlot(x="day", y="score", color="part", y_lim=[0, 10],
+                                  label="Mastery per part over time (latest score of each question attempted)")
             queue = gr.Markdown()
             with gr.Row():
                 export_button = gr.Button("Export progress")

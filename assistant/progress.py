@@ -141,6 +141,22 @@ class ProgressStore:
             parts.setdefault(attempt.part, []).append(attempt.score)
         return {part: round(sum(s) / len(s), 2) for part, s in sorted(parts.items())}
 
+    def mastery_over_time(self) -> list[tuple[str, str, float]]:
+        """(day, part, mastery) for each day with attempts: the mean, over the part's questions
+        attempted so far, of each one's latest score on that day."""
+        latest: dict[str, tuple[str, float]] = {}
+        rows: list[tuple[str, str, float]] = []
+        attempts = self.attempts()
+        for i, attempt in enumerate(attempts):
+            latest[attempt.question_id] = (attempt.part, attempt.score)
+            day = attempt.created_at.date().isoformat()
+            if i + 1 == len(attempts) or attempts[i + 1].created_at.date().isoformat() != day:
+                per_part: dict[str, list[float]] = {}
+                for part, score in latest.values():
+                    per_part.setdefault(part, []).append(score)
+                rows += [(day, part, round(sum(v) / len(v), 2)) for part, v in sorted(per_part.items())]
+        return rows
+
     def export(self, target: Path) -> Path:
         """A consistent copy of the progress file (SQLite's online backup)."""
         with closing(sqlite3.connect(self.path)) as source, closing(sqlite3.connect(target)) as copy:

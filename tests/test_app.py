@@ -40,12 +40,13 @@ def test_bad_input_gets_a_message(client):
     assert "characters" in client.predict("p3-q26", "", "", "x" * 50_000, api_name="/grade")
     assert "empty" in client.predict("p3-q26", "", "", " \x00\x01 ", api_name="/grade")
     assert "Pick a question" in client.predict(None, "", "", "an answer", api_name="/grade")
+    assert "No question has the id 'p9-q99'" in client.predict("p9-q99", "", "", "an answer", api_name="/grade")
 
 
 def test_progress_after_grading(client):
     client.predict("p3-q27", "", "", "Batch normalization normalizes activations over the mini-batch.", api_name="/grade")
     chart, queue = client.predict(api_name="/progress")
-    assert "Part 3: Model training and Evaluation" in str(chart) and "Review queue" in queue
+    assert "Part 3: Model training and Evaluation" in str(chart) and "day" in str(chart) and "Review queue" in queue
 
 
 def test_two_users_never_see_each_other(app_url):
@@ -68,3 +69,21 @@ def test_two_users_never_see_each_other(app_url):
     for name, (prefix, seen) in results.items():
         assert len(seen) == 3 and all(prefix in q for q in seen), (name, seen)
         assert [q.split("Question ")[1][:6] for q in seen] == ["1 of 3", "2 of 3", "3 of 3"]
+
+
+def test_listening_beyond_loopback_needs_credentials(monkeypatch, capsys):
+    import app
+
+    launched = []
+    monkeypatch.setattr(app.demo, "launch", lambda **kw: launched.append(kw))
+    monkeypatch.setattr(app.demo, "queue", lambda **kw: app.demo)
+    monkeypatch.setenv("ASSISTANT_HOST", "0.0.0.0")
+    monkeypatch.delenv("ASSISTANT_USERNAME", raising=False)
+    assert app.main() == 2 and launched == []
+    assert "needs ASSISTANT_USERNAME and ASSISTANT_PASSWORD" in capsys.readouterr().err
+    monkeypatch.setenv("ASSISTANT_USERNAME", "ann")
+    monkeypatch.setenv("ASSISTANT_PASSWORD", "s3cret")
+    assert app.main() == 0
+    assert launched[0]["auth"] == ("ann", "s3cret") and launched[0]["share"] is False
+    monkeypatch.setenv("ASSISTANT_HOST", "127.0.0.1")
+    assert app.main() == 0 and launched[1]["auth"] is None and launched[1]["server_name"] == "127.0.0.1"

@@ -73,6 +73,16 @@ def test_session_values_and_summary(corpus):
     assert "| Part 3: Model training and Evaluation | 8.0/10 |" in summary.markdown and "skipped" in summary.markdown
 
 
+def test_mastery_over_time(store, grader):
+    from dataclasses import replace
+
+    g = grade(grader, "p3-q26")
+    store.record(replace(g, score=2.0), "Part 3", "a", T0)
+    store.record(replace(g, score=6.0), "Part 3", "b", T0 + timedelta(hours=1))
+    store.record(replace(g, score=8.0, question_id="p3-q27"), "Part 3", "c", T0 + timedelta(days=1))
+    assert store.mastery_over_time() == [("2026-11-01", "Part 3", 6.0), ("2026-11-02", "Part 3", 7.0)]
+
+
 def test_mastery_export_import_reset(store, grader, tmp_path):
     store.record(grade(grader, "p3-q26"), "Part 3", "a", T0)
     store.record(grade(grader, "p3-q26"), "Part 3", "b", T0 + timedelta(days=1))
