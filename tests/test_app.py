@@ -87,3 +87,46 @@ def test_listening_beyond_loopback_needs_credentials(monkeypatch, capsys):
     assert launched[0]["auth"] == ("ann", "s3cret") and launched[0]["share"] is False
     monkeypatch.setenv("ASSISTANT_HOST", "127.0.0.1")
     assert app.main() == 0 and launched[1]["auth"] is None and launched[1]["server_name"] == "127.0.0.1"
+
+
+def test_sigkill_of_the_app_mid_burst_loses_no_acknowledged_grade(tmp_path):
+    """Kill -9 the app process while a client is grading; every grade it acknowledged is on disk."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from assistant.progress import ProgressStore
+
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ASSISTANT_PORT": str(port), "CI": "1"}  # fake embedder, tmp dirs: from the autouse fixture
+    server = subprocess.Popen([sys.executable, str(root / "app.py")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    acknowledged = []
+    try:
+        client, deadline = None, time.time() + 120
+        while client is None and time.time() < deadline:
+            try:
+                client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:
+                time.sleep(0.3)
+        assert client is not None, "the app did not start"
+        for i in range(15):
+            out = client.predict("p3-q26", "", "", f"burst {i}: dropout deactivates neurons in training", api_name="/grade")
+            assert "### Score" in out
+            acknowledged.append(f"burst {i}: dropout deactivates neurons in training")
+        job = client.submit("p3-q26", "", "", "burst 15: in flight when the process dies", api_name="/grade")
+        os.kill(server.pid, signal.SIGKILL)  # mid-burst: one request may be in flight
+        server.wait(10)
+        del job
+    finally:
+        if server.poll() is None:
+            server.kill()
+    store = ProgressStore(Path(os.environ["ASSISTANT_DATA_DIR"]) / "progress.sqlite3")
+    stored = [a.answer for a in store.attempts()]
+    assert set(acknowledged) <= set(stored) and store.integrity_ok()
