@@ -11,7 +11,6 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -88,14 +87,6 @@ class Corpus:
             raise UnknownQuestionError(
                 f"No question has the id {record_id!r}; run 'assistant search' to find ids (they look like p3-q26)."
             ) from None
-
-    @cached_property
-    def parts(self) -> dict[str, tuple[Record, ...]]:
-        """Records grouped by part label, in document order."""
-        groups: dict[str, list[Record]] = {}
-        for record in self.records:
-            groups.setdefault(record.part_label, []).append(record)
-        return {label: tuple(records) for label, records in groups.items()}
 
 
 # --------------------------------------------------------------------------- reading

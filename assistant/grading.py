@@ -142,7 +142,8 @@ class Grader:
         demoted_points = [demote(p, question_stems) or p for p in points]  # for word recall
         demoted_reference = demote(reference, question_stems) or reference
 
-        if not content_stems(body, question_stems):
+        answer_stems = set(content_stems(body, question_stems))
+        if not answer_stems:
             flags.append("The answer mostly restates the question; say what the concept is, does or why it matters.")
             return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id)
 
@@ -152,7 +153,6 @@ class Grader:
         n_p = len(points)
         similarity = vectors[:n_p] @ vectors[n_p:-3].T  # points × claims
         reference_vec, body_vec, raw_body_vec = vectors[-3], vectors[-2], vectors[-1]
-        answer_stems = set(content_stems(body, question_stems))
 
         results = []
         for i, point in enumerate(points):

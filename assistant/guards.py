@@ -1,5 +1,6 @@
-"""Checks that keep tricks from scoring: instructions to the grader, restated questions, keyword
-lists, non-English text and claims that contradict the reference. Pure functions over text."""
+"""Checks that keep tricks from scoring: instructions to the grader, keyword lists, non-English
+text and claims that contradict the reference. Pure functions over text. (A restated question is
+caught in grading.py, where the question's words are known.)"""
 
 from __future__ import annotations
 
