@@ -31,6 +31,11 @@ class Answer:
         }
 
 
+def answer_hits(result: SearchResult, limit: int = 3) -> list:
+    """The hits an answer draws on: the best one, and the next ones scoring RELATED_MIN_SCORE or more."""
+    return [*result.hits[:1], *(h for h in result.hits[1:limit] if h.score >= RELATED_MIN_SCORE)]
+
+
 def extractive_answer(result: SearchResult, corpus: Corpus) -> Answer:
     """The best matching reference answer, cited, with close runners-up; or an honest 'not covered'."""
     if not result.in_scope or not result.hits:
@@ -40,7 +45,7 @@ def extractive_answer(result: SearchResult, corpus: Corpus) -> Answer:
             text += f" The closest questions it has are: {closest}."
         return Answer(result.query, text, (), False, notices=result.notices)
     best = corpus.get(result.hits[0].id)
-    related = [h for h in result.hits[1:3] if h.score >= RELATED_MIN_SCORE]
+    related = answer_hits(result)[1:]
     lines = [f"**[{best.id}] {best.question}**", "", best.answer]
     if related:
         lines += ["", "See also: " + "; ".join(f"[{h.id}] {h.question}" for h in related)]

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
-from assistant.answer import RELATED_MIN_SCORE, Answer, extractive_answer
+from assistant.answer import Answer, answer_hits, extractive_answer
 from assistant.corpus import Record
 from assistant.errors import ModelError
 from assistant.generation import Generator
@@ -73,8 +73,7 @@ class Chat:
         if not result.in_scope or self.generator is None:  # out of scope: the model is not called
             yield extractive
             return
-        records = [self.engine.corpus.get(h.id) for h in result.hits[:MAX_REFERENCES]
-                   if h is result.hits[0] or h.score >= RELATED_MIN_SCORE]
+        records = [self.engine.corpus.get(h.id) for h in answer_hits(result, MAX_REFERENCES)]
         messages = ask_messages(result.query, records, history)
         pieces: list[str] = []
         try:

@@ -134,12 +134,10 @@ class ProgressStore:
         return {a.question_id: a.score for a in self.attempts()}
 
     def mastery_by_part(self) -> dict[str, float]:
-        """Mean of the latest scores per part (0-10), over the questions attempted."""
-        parts: dict[str, list[float]] = {}
-        latest = {a.question_id: a for a in self.attempts()}
-        for attempt in latest.values():
-            parts.setdefault(attempt.part, []).append(attempt.score)
-        return {part: round(sum(s) / len(s), 2) for part, s in sorted(parts.items())}
+        """Mean of the latest scores per part (0-10), over the questions attempted: today's mastery."""
+        rows = self.mastery_over_time()
+        last_day = rows[-1][0] if rows else None
+        return {part: score for day, part, score in rows if day == last_day}
 
     def mastery_over_time(self) -> list[tuple[str, str, float]]:
         """(day, part, mastery) for each day with attempts: the mean, over the part's questions
