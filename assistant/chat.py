@@ -111,7 +111,7 @@ class Chat:
             for s in [r.question, *sentences(r.answer_text)]:
                 support_texts.append(s)
                 owners.append(r.id)
-        vectors = self.engine.embedder.encode(claims + support_texts)
+        vectors = self.engine.grading_embedder.encode(claims + support_texts)
         similarity = vectors[: len(claims)] @ vectors[len(claims):].T
         out = []
         for claim, row in zip(claims, similarity):

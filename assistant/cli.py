@@ -236,24 +236,31 @@ def _render_grade(grade) -> str:
 
 
 def _index(engine, action: str, stdout: TextIO) -> int:
+    """Build or check every index the engine uses: retrieval and, with another model, grading."""
     from assistant.index import CorruptIndex, StaleIndex, read_manifest, rebuild_index
 
-    directory = engine.index_dir()
-    if action == "build":
-        manifest = rebuild_index(engine.corpus.records, engine.corpus.content_hash, engine.embedder, directory).manifest
-        print(f"Built {directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
-              f"{manifest.embedder} ({manifest.dim}-d), {manifest.build_seconds:.1f} s.", file=stdout)
-        return 0
-    try:
-        manifest = read_manifest(directory)
-    except (StaleIndex, CorruptIndex) as reason:
-        print(f"{directory}: not usable ({reason}); it will be built on first use, or run 'assistant index build'.", file=stdout)
-        return 1
-    fresh = manifest.corpus_hash == engine.corpus.content_hash and manifest.embedder == engine.embedder.name
-    print(f"{directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, {manifest.embedder} "
-          f"({manifest.dim}-d, {manifest.kind}), built {manifest.built_at}; "
-          + ("up to date." if fresh else "stale (the corpus or model changed): it will be rebuilt on first use."), file=stdout)
-    return 0 if fresh else 1
+    needed = [(engine.index_dir(), lambda: engine.embedder)]
+    if engine.settings.grader_embedder != engine.settings.embedder:
+        needed.append((engine.index_dir(engine.settings.grader_embedder), lambda: engine.grading_embedder))
+    status = 0
+    for directory, embedder in needed:
+        if action == "build":
+            manifest = rebuild_index(engine.corpus.records, engine.corpus.content_hash, embedder(), directory).manifest
+            print(f"Built {directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
+                  f"{manifest.embedder} ({manifest.dim}-d), {manifest.build_seconds:.1f} s.", file=stdout)
+            continue
+        try:
+            manifest = read_manifest(directory)
+        except (StaleIndex, CorruptIndex) as reason:
+            print(f"{directory}: not usable ({reason}); it will be built on first use, or run 'assistant index build'.", file=stdout)
+            status = 1
+            continue
+        fresh = manifest.corpus_hash == engine.corpus.content_hash and manifest.embedder == embedder().name
+        print(f"{directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, {manifest.embedder} "
+              f"({manifest.dim}-d, {manifest.kind}), built {manifest.built_at}; "
+              + ("up to date." if fresh else "stale (the corpus or model changed): it will be rebuilt on first use."), file=stdout)
+        status = status or (0 if fresh else 1)
+    return status
 
 
 def _interactive(engine, stdin: TextIO, stdout: TextIO) -> int:

@@ -42,8 +42,12 @@ class Settings:
     )
     # Where progress (graded attempts, review dates) is kept.
     data_dir: Path = field(default_factory=lambda: _env_path("ASSISTANT_DATA_DIR", _default_data_dir()))
-    # Embedding model key: "minilm" (default, fast) or "mpnet"; see assistant/embedders.py.
-    embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBEDDER", "minilm"))
+    # Embedding model for retrieval: "mpnet" (default: the most accurate, 12 ms per query under
+    # ONNX Runtime) or "minilm" (2 ms); bench/retrieval.py measures both.
+    embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBEDDER", "mpnet"))
+    # Embedding model for grading and for checking that answers are supported: "minilm" (default:
+    # it agrees better with human graders than mpnet, bench/grading.py) or "mpnet".
+    grader_embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_GRADER_EMBEDDER", "minilm"))
     # Who writes answers and coaching: "llama" (local llama.cpp, default), "transformers", "openai"
     # (an OpenAI-compatible server at ASSISTANT_OPENAI_URL) or "extractive" (no language model).
     backend: str = field(default_factory=lambda: os.environ.get("ASSISTANT_BACKEND", "llama"))

@@ -34,15 +34,32 @@ class Engine:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or make_embedder(self.settings.embedder, self.settings.cache_dir)
+        """The retrieval embedder (an injected one serves grading too)."""
+        return self._embedder or make_embedder(self.settings.embedder, self.settings.cache_dir, self._log)
 
-    def index_dir(self):
-        return self.settings.index_dir / self.settings.embedder
+    @cached_property
+    def grading_embedder(self) -> Embedder:
+        """The embedder that grades answers and checks generated sentences against their sources."""
+        if self._embedder is not None or self.settings.grader_embedder == self.settings.embedder:
+            return self.embedder
+        return make_embedder(self.settings.grader_embedder, self.settings.cache_dir, self._log)
+
+    def index_dir(self, key: str | None = None):
+        return self.settings.index_dir / (key or self.settings.embedder)
 
     @cached_property
     def index(self) -> SearchIndex:
         with self._lock:
             return open_index(self.corpus.records, self.corpus.content_hash, self.embedder, self.index_dir(), self._log)
+
+    @cached_property
+    def grading_index(self) -> SearchIndex:
+        """The index in the grading embedder's space (the grader compares answers to every record)."""
+        if self.grading_embedder is self.embedder:
+            return self.index
+        with self._lock:
+            directory = self.index_dir(self.settings.grader_embedder)
+            return open_index(self.corpus.records, self.corpus.content_hash, self.grading_embedder, directory, self._log)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -52,7 +69,7 @@ class Engine:
     def grader(self):
         from assistant.grading import Grader
 
-        return Grader(self.embedder, self.corpus, self.index.record_vectors)
+        return Grader(self.grading_embedder, self.corpus, self.grading_index.record_vectors)
 
     @cached_property
     def chat(self):

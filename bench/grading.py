@@ -145,17 +145,16 @@ def main() -> None:
     parser.add_argument("--no-team", action="store_true")
     args = parser.parse_args()
     from assistant.engine import Engine
-    from assistant.grading import Grader
 
     engine = Engine(log=lambda m: None)
-    grader = Grader(engine.embedder, engine.corpus, engine.index.record_vectors)
+    grader = engine.grader
     grader.grade("p3-q26", "warm-up: dropout switches neurons off")
     if not args.no_team:
         run_team(grader)
     if not args.no_unt:
         if not UNT.is_dir():
             raise SystemExit(f"UNT data not found at {UNT}; set UNT_DIR")
-        run_unt(grader, engine.embedder)
+        run_unt(grader, engine.grading_embedder)
 
 
 if __name__ == "__main__":

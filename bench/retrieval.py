@@ -67,7 +67,7 @@ def run_system(name: str) -> dict:
     if kind == "plain":
         import faiss
 
-        embedder = make_embedder(model, settings.cache_dir)
+        embedder = make_embedder(model, settings.cache_dir, runtime="torch" if kind == "plain" else "onnx")
         index = faiss.IndexFlatIP(embedder.dim)
         index.add(embedder.encode([f"{r.question}\n{r.answer_text}" for r in records]))
 
@@ -88,7 +88,7 @@ def run_system(name: str) -> dict:
         from assistant.index import build_index
         from assistant.retriever import Retriever
 
-        embedder = make_embedder(model, settings.cache_dir)
+        embedder = make_embedder(model, settings.cache_dir, runtime="torch" if kind == "plain" else "onnx")
         with tempfile.TemporaryDirectory() as tmp:
             index = build_index(records, corpus.content_hash, embedder, Path(tmp) / "idx")
         retriever = Retriever(records, index, embedder)

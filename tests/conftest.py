@@ -17,10 +17,11 @@ def isolated(tmp_path, monkeypatch, request):
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(ROOT / "corpus"))
     if "slow" not in request.keywords:
         monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")
+        monkeypatch.setenv("ASSISTANT_GRADER_EMBEDDER", "fake")
         monkeypatch.setenv("ASSISTANT_BACKEND", "extractive")
     else:  # the real defaults, whatever the environment says
-        monkeypatch.delenv("ASSISTANT_EMBEDDER", raising=False)
-        monkeypatch.delenv("ASSISTANT_BACKEND", raising=False)
+        for name in ("ASSISTANT_EMBEDDER", "ASSISTANT_GRADER_EMBEDDER", "ASSISTANT_BACKEND"):
+            monkeypatch.delenv(name, raising=False)
     real_connect = socket.socket.connect
 
     def guarded(self, address, *args):
@@ -55,7 +56,7 @@ def app_url(tmp_path_factory):
     pytest.importorskip("gradio")
     root = tmp_path_factory.mktemp("app")
     saved = dict(os.environ)
-    os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_INDEX_DIR=str(root / "index"),
+    os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_GRADER_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_INDEX_DIR=str(root / "index"),
                       ASSISTANT_DATA_DIR=str(root / "data"), ASSISTANT_CACHE_DIR=str(root / "cache"),
                       ASSISTANT_CORPUS_DIR=str(ROOT / "corpus"))
     try:
