@@ -20,7 +20,9 @@ from assistant.grading import Grade
 from assistant.text import sentences, words
 
 MAX_REFERENCES = 3
-REFERENCE_WORDS = 90  # each reference is cut to this many words: prompt time is most of the wait
+# Words kept of the best reference and of each runner-up: reading the prompt is most of the wait
+# before the first token, and the best match is the right one 95% of the time (bench/retrieval.py).
+REFERENCE_WORDS, RUNNER_UP_WORDS = 90, 40
 SUPPORT_THRESHOLD = 0.5  # cosine from which a reference sentence supports a generated sentence
 ANSWER_TOKENS, COACH_TOKENS = 150, 160
 _CITATION = re.compile(r"\[([\w./-]+?-q\d+)\]")
@@ -84,7 +86,8 @@ class Chat:
             self._warn(exc)
             yield extractive
             return
-        attributed, problem = self.attribute("".join(pieces).strip(), records)
+        # llama.cpp and the HTTP backend stream about one piece per token: this many means the limit was hit
+        attributed, problem = self.attribute("".join(pieces).strip(), records, cut_off=len(pieces) >= ANSWER_TOKENS)
         if problem:
             yield replace(extractive, backend=self.generator.name, fallback=True,
                           notices=extractive.notices + (f"The model's answer was not used: {problem}. Showing the reference answer.",))
@@ -96,14 +99,17 @@ class Chat:
         *_, answer = self.ask_stream(question, history)
         return answer
 
-    def attribute(self, text: str, records: Sequence[Record]) -> tuple[str, str | None]:
+    def attribute(self, text: str, records: Sequence[Record], cut_off: bool = False) -> tuple[str, str | None]:
         """Cite every sentence of ``text`` by the reference that supports it best, or say why not.
 
         Each sentence of four words or more must be supported by a sentence of one of the given
         reference answers (embedding cosine >= SUPPORT_THRESHOLD); its citation is that record's id.
-        Tags the model wrote are dropped and recomputed, so a citation is never to something it was not given."""
+        Tags the model wrote are dropped and recomputed, so a citation is never to something it was not given.
+        With ``cut_off`` (the model hit its token limit) an unfinished last sentence is dropped."""
         claims = [_TAG.sub("", s).strip() for s in sentences(text)]
         claims = [c for c in claims if c]
+        if cut_off and len(claims) > 1 and not claims[-1].endswith((".", "!", "?")):
+            claims.pop()  # the model ran out of tokens mid-sentence: drop the fragment
         if not claims:
             return text, "it is empty"
         support_texts, owners = [], []
@@ -167,7 +173,9 @@ def is_follow_up(question: str) -> bool:
 
 
 def ask_messages(question: str, records: Sequence[Record], history: Sequence[tuple[str, str]] = ()) -> list[dict]:
-    references = "\n\n".join(f"[{r.id}] {r.question}\n{_clip(r.answer_text, REFERENCE_WORDS)}" for r in records)
+    references = "\n\n".join(
+        f"[{r.id}] {r.question}\n{_clip(r.answer_text, REFERENCE_WORDS if i == 0 else RUNNER_UP_WORDS)}" for i, r in enumerate(records)
+    )
     messages = [{"role": "system", "content": ASK_SYSTEM}]
     for role, text in list(history)[-4:]:  # the last two exchanges, for follow-ups
         messages.append({"role": role, "content": text[:1500]})

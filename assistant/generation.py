@@ -148,7 +148,7 @@ class ScriptedGenerator:
             reply = self._replies(messages)
         else:
             reply = self._replies.pop(0) if len(self._replies) > 1 else self._replies[0]
-        for word in reply.split(" "):
+        for word in reply.split(" ")[:max_tokens]:  # one piece per word, cut at the limit like a model
             yield word + " "
 
 

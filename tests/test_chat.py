@@ -48,6 +48,16 @@ def test_unsupported_sentence_falls_back_to_the_reference(engine):
     assert "not used" in answer.notices[-1] and "Romans" in answer.notices[-1]
 
 
+def test_a_sentence_cut_off_by_the_token_limit_is_dropped(engine):
+    from assistant.chat import ANSWER_TOKENS
+
+    sentence = "It randomly deactivate a fraction of neurons during training."
+    words = len(sentence.split())
+    reply = " ".join([sentence] * (ANSWER_TOKENS // words)) + " Romans invented dropout to irrigate their vineyards in summer."
+    answer = chat_with(engine, [reply]).ask("What does Dropout mean?")
+    assert not answer.fallback and "Romans" not in answer.text and answer.citations == ("p3-q26",)
+
+
 def test_invented_citations_are_replaced_by_real_ones(engine):
     answer = chat_with(engine, ["It randomly deactivate a fraction of neurons during training [p9-q99] [relu]."]).ask("What does Dropout mean?")
     assert not answer.fallback and answer.citations == ("p3-q26",) and "p9-q99" not in answer.text
