@@ -46,23 +46,44 @@ _HEDGES = {"almost", "nearly", "hardly", "barely", "virtually"}  # "almost no up
 # Verbs too general to be what a negation is about: in "is not used during inference" the
 # negated matter is inference.
 _GENERIC = {stem(w) for w in "use make get take help allow apply need work become do go let".split()}
+# After these, a negation limits a quantity or a scope instead of denying the claim: "not all
+# neurons", "no more than two children", "not only faster".
+_LIMITED = {"all", "every", "always", "necessarily", "only", "just", "more", "fewer", "less"}
+# A negation in a clause that starts with these is a hypothetical ("if one is not provided").
+_CONDITIONS = {"if", "when", "whenever", "unless", "whether", "until", "once"}
+CLAUSE = 8  # words back to look for the condition a negation sits in
+
+
+def _hypothetical(raw: list[str], i: int) -> bool:
+    return any(w in _CONDITIONS for w in raw[max(0, i - CLAUSE) : i])
 
 
 def _negated_terms(raw: list[str], strict: bool = True) -> set[str]:
     """What each negation negates: strictly, the first content word after an explicit negation
-    ("no gates", "not used"); loosely, every content word within WINDOW after any negation cue."""
+    that asserts something ("no gates", "not used"); loosely, every content word within WINDOW
+    on either side of any negation cue ("the base case is not included")."""
     out: set[str] = set()
     for i, w in enumerate(raw):
         if w not in (NEGATIONS if strict else NEGATION_CUES) or (i and raw[i - 1] in _HEDGES):
             continue
+        if strict and (raw[i + 1 : i + 2] and raw[i + 1] in _LIMITED or _hypothetical(raw, i) or (i and raw[i - 1] == "or")):
+            continue
         following = [stem(x) for x in raw[i + 1 : i + 1 + WINDOW] if x not in STOP_WORDS and x not in NEGATIONS]
-        out.update([s for s in following if s not in _GENERIC][:1] if strict else following)
+        if strict:
+            out.update([s for s in following if s not in _GENERIC][:1])
+        else:
+            out.update(following + [stem(x) for x in raw[max(0, i - WINDOW) : i] if x not in STOP_WORDS and x not in NEGATIONS])
     return out
 
 
 def _near(stems: list[str], index: int, targets: set[str]) -> bool:
     lo, hi = max(0, index - WINDOW), index + WINDOW + 1
     return any(s in targets for j, s in enumerate(stems[lo:hi], lo) if j != index)
+
+
+def _asserted(raw: list[str], i: int) -> bool:
+    """Is the word at ``i`` asserted plainly: not negated just before it, not in a hypothetical?"""
+    return not any(w in NEGATIONS for w in raw[max(0, i - WINDOW) : i]) and not _hypothetical(raw, i)
 
 
 def contradicts(claim: str, reference_point: str) -> bool:
@@ -73,11 +94,15 @@ def contradicts(claim: str, reference_point: str) -> bool:
     - a shared term is the head of an explicit negation in one text ("kept no gates") and not
       negated in the other, even implicitly ("prevents … from relying" excuses "can't rely");
     - a word next to a shared term whose opposite the point uses next to a shared term
-      ("kept on at inference" against "turned off during inference").
-    A conditional claim ("if all weights are equal, the symmetry never breaks") is a hypothetical
-    and is not checked."""
+      ("kept on at inference" against "turned off during inference"), both stated plainly
+      (not "cannot be accessed outside" against "only accessed inside").
+    A negation that limits a quantity ("not all", "no more than") or sits in a condition
+    ("when we do not define one") denies nothing, and "only" denies the rest ("can only be
+    accessed inside" agrees with "cannot be accessed outside").
+    A conditional claim or point ("if all weights are equal, the symmetry never breaks") is a
+    hypothetical and is not checked; nor is an alternative ("with or without names")."""
     raw_c, raw_p = words(claim), words(reference_point)
-    if not raw_c or raw_c[0] in {"if", "when", "without", "unless"}:
+    if not raw_c or not raw_p or {raw_c[0], raw_p[0]} & {"if", "when", "without", "unless"}:
         return False
     c, p = [stem(w) for w in raw_c], [stem(w) for w in raw_p]
     shared = set(content_stems(claim)) & set(content_stems(reference_point))
@@ -88,11 +113,11 @@ def contradicts(claim: str, reference_point: str) -> bool:
         return True
     point_positions = {s: i for i, s in enumerate(p)}
     for i, word in enumerate(c):
-        if word in point_positions or not _near(c, i, shared):
+        if word in point_positions or not _near(c, i, shared) or not _asserted(raw_c, i):
             continue
         for opposite in _OPPOSITE.get(word, set()):
             j = point_positions.get(opposite)
-            if j is not None and opposite not in c and _near(p, j, shared):
+            if j is not None and opposite not in c and _near(p, j, shared) and _asserted(raw_p, j):
                 return True
     return False
 

@@ -16,13 +16,18 @@ STOP_WORDS = frozenset(
 )
 NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "without", "cannot", "neither", "nor"})
 # Words that negate what follows them without saying "not" ("prevents the network from relying").
-NEGATION_CUES = NEGATIONS | {"prevent", "prevents", "avoid", "avoids", "less", "little", "lack", "lacks", "fail", "fails", "unlike", "instead"}
+NEGATION_CUES = NEGATIONS | {"prevent", "prevents", "avoid", "avoids", "less", "little", "lack", "lacks", "fail", "fails", "unlike", "instead",
+                             "barely", "hardly", "rarely", "seldom", "only"}
 
+# Contractions typed without their apostrophe: "cant", "doesnt" (not "won" or "can").
+_CONTRACTION = re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|should|could|would|must)nt\b")
+_IRREGULAR = re.compile(r"\b(ca|wo)n'?t\b")
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#'\-]*")
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("n't", " not"))
+    text = _IRREGULAR.sub(lambda m: "can not" if m.group(1) == "ca" else "will not", text.lower().replace("’", "'"))
+    return _WORD.findall(_CONTRACTION.sub(r"\1 not", text.replace("n't", " not")))
 
 
 @lru_cache(maxsize=1)

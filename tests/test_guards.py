@@ -38,6 +38,8 @@ def test_ordinary_sentences_are_not_instructions(text):
         ("An LSTM has no gates.", "Three types of gates are existing: input gate, forget gate, and output gate."),
         ("Increase model complexity.", "Reduce Model Complexity: simplify the architecture."),
         ("Its updates are never noisy.", "Faster convergence but noisy updates due to frequent parameter updates."),
+        ("Dropout doesnt switch neurons off.", "Dropout randomly switches off a fraction of neurons during training."),  # no apostrophe
+        ("A leaf is a node with children.", "A node that has no children."),
     ],
 )
 def test_contradictions(claim, point):
@@ -52,6 +54,17 @@ def test_contradictions(claim, point):
         ("If all weights start equal, the symmetry never breaks.", "Each weight starts with a different value, breaking the symmetry."),
         ("Early layers receive almost no update.", "Gradients are calculated backward through the network to update weights."),
         ("Dropout is a regularization method.", "GANs have a generator and a discriminator."),
+        # a quantity limited, not denied
+        ("So the neurons don't all learn the same thing.", "This symmetry could cause the network to learn redundant features."),
+        ("Each node has no more than two children.", "A tree for which the maximum number of children per node is two."),
+        # a negation inside a condition, or a conditional point
+        ("The compiler creates a default constructor when we do not define one.", "If a constructor is defined for a class, the compiler does not create a default constructor."),
+        ("Normalization puts the features on the same scale.", "It avoids instability that can occur when working with features with vastly different scales."),
+        # both deny it, in different words
+        ("A batch norm layer has no bias term.", "The bias term is not used in a batch norm layer."),
+        ("The early layers barely learn.", "These layers may learn less or not learn meaningful features."),
+        ("A local variable cannot be accessed outside its function.", "Local variables can only be accessed inside the function that defines them."),
+        ("A signature lists the parameter types, with or without names.", "The name of the function and the list of parameters."),
     ],
 )
 def test_agreements_and_unrelated_pairs_are_not_contradictions(claim, point):
