@@ -6,10 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TYPE_CHECKING, Iterable, TextIO
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidInputError
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
 
 EXIT_USAGE = 2
 

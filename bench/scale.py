@@ -35,8 +35,6 @@ def main() -> None:
     parser.add_argument("--embedder", default=None, help="default: the retrieval default (Settings().embedder)")
     args = parser.parse_args()
 
-    import faiss
-
     from assistant.config import Settings
     from assistant.corpus import load_corpus
     from assistant.embedders import make_embedder
