@@ -8,14 +8,22 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """One cache for the real models per test session: assembled and exported to ONNX once."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch, request):
-    """Every test gets its own index and cache folders, and no network beyond loopback."""
+    """Every test gets its own index and data folders, and no network beyond loopback; the
+    cache is the test's own too, except for real models (slow tests share one per session)."""
+    slow = "slow" in request.keywords
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(request.getfixturevalue("model_cache") if slow else tmp_path / "cache"))
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(ROOT / "corpus"))
-    if "slow" not in request.keywords:
+    if not slow:
         monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")
         monkeypatch.setenv("ASSISTANT_GRADER_EMBEDDER", "fake")
         monkeypatch.setenv("ASSISTANT_BACKEND", "extractive")
