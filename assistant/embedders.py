@@ -102,7 +102,6 @@ PROBE_TEXTS = ("What does dropout mean?", "Gradients vanish in the early layers 
 def _export_onnx(source: Path, out: Path) -> None:
     import warnings
 
-    import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
@@ -146,8 +145,6 @@ class OnnxEncoder:
         self.session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts, batch_size: int = 8):  # on 2 cores, 8 embeds 20% faster than 32
-        import numpy as np
-
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
         rows: dict[int, np.ndarray] = {}
         for start in range(0, len(order), batch_size):
@@ -174,8 +171,6 @@ def _tokenizer(source: Path):
 
 
 def _token_arrays(tokenizer, texts):
-    import numpy as np
-
     encodings = tokenizer.encode_batch(list(texts))
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     return ids, np.array([e.attention_mask for e in encodings], dtype=np.int64)
