@@ -58,6 +58,13 @@ def _hypothetical(raw: list[str], i: int) -> bool:
     return any(w in _CONDITIONS for w in raw[max(0, i - CLAUSE) : i])
 
 
+def _denies(raw: list[str], i: int) -> bool:
+    """Does the negation at ``i`` deny what follows, rather than limit a quantity ("not all"),
+    sit in a condition ("if one is not provided") or offer an alternative ("with or without")?"""
+    limited = i + 1 < len(raw) and raw[i + 1] in _LIMITED
+    return not (limited or _hypothetical(raw, i) or (i > 0 and raw[i - 1] == "or"))
+
+
 def _negated_terms(raw: list[str], strict: bool = True) -> set[str]:
     """What each negation negates: strictly, the first content word after an explicit negation
     that asserts something ("no gates", "not used"); loosely, every content word within WINDOW
@@ -66,7 +73,7 @@ def _negated_terms(raw: list[str], strict: bool = True) -> set[str]:
     for i, w in enumerate(raw):
         if w not in (NEGATIONS if strict else NEGATION_CUES) or (i and raw[i - 1] in _HEDGES):
             continue
-        if strict and (raw[i + 1 : i + 2] and raw[i + 1] in _LIMITED or _hypothetical(raw, i) or (i and raw[i - 1] == "or")):
+        if strict and not _denies(raw, i):
             continue
         following = [stem(x) for x in raw[i + 1 : i + 1 + WINDOW] if x not in STOP_WORDS and x not in NEGATIONS]
         if strict:
