@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -53,10 +54,24 @@ def _references(answer: Answer) -> str:
 # ----------------------------------------------------------------------------- Ask
 
 
+_DETAILS = re.compile(r"<details>.*?</details>", re.S)  # the reference answers shown under a reply
+
+
+def message_text(content) -> str:
+    """A chat message's text: Gradio 6 passes content as a list of parts ({"type": "text", "text": …})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(filter(None, (message_text(part) for part in content)))
+    return ""  # a file or component: no text to carry over
+
+
 def ask(message: str, history: list[dict]):
     try:
         question = _clean(message)
-        turns = [(m["role"], m["content"] if isinstance(m["content"], str) else "") for m in history or []]
+        turns = [(m["role"], text) for m in history or [] if (text := _DETAILS.sub("", message_text(m.get("content"))).strip())]
         text = ""
         for event in ENGINE.chat.ask_stream(question, turns):
             if isinstance(event, Answer):
@@ -115,6 +130,10 @@ def grade_answer(question_id: str | None, custom_question: str, custom_reference
 # ----------------------------------------------------------------------------- Interview
 
 
+# The summary file and chart stay hidden until a session has a summary.
+_NO_SUMMARY = (gr.update(value=None, visible=False), gr.update(value=None, visible=False))
+
+
 def _question_markdown(session: Session) -> str:
     record = ENGINE.corpus.get(session.current)
     n = len(session.results) + 1
@@ -123,7 +142,7 @@ def _question_markdown(session: Session) -> str:
 
 def start_interview(parts: list[str], count: float):
     session = Session(plan_questions(ENGINE.corpus, _store(), parts or None, int(count)))
-    return session, _question_markdown(session), "", "", None, None
+    return session, _question_markdown(session), "", "", *_NO_SUMMARY
 
 
 def _finish(session: Session):
@@ -133,29 +152,29 @@ def _finish(session: Session):
     chart = {"part": list(summary.per_part), "score": list(summary.per_part.values())}
     import pandas as pd
 
-    return session, "### Session over", summary.markdown, str(path), pd.DataFrame(chart)
+    return session, "### Session over", summary.markdown, gr.update(value=str(path), visible=True), gr.update(value=pd.DataFrame(chart), visible=True)
 
 
 def submit_answer(session: Session | None, answer: str):
     if session is None or session.finished:
-        return session, "Press **Start** to begin an interview.", "", "", None, None
+        return session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
     try:
         answer = _clean(answer)
         grade = ENGINE.grader.grade(session.current, answer)
     except AssistantError as exc:
-        return session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, None, None
+        return session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, *_NO_SUMMARY
     _store().record(grade, ENGINE.corpus.get(session.current).part_label, answer)
     feedback = render_grade(grade, ENGINE.chat.coach(grade))
     session = session.answered(grade.score)
     if session.finished:
         session, question, summary, path, chart = _finish(session)
         return session, question, feedback + "\n\n---\n\n" + summary, "", path, chart
-    return session, _question_markdown(session), feedback, "", None, None
+    return session, _question_markdown(session), feedback, "", *_NO_SUMMARY
 
 
 def skip_question(session: Session | None, show_reference: bool = False):
     if session is None or session.finished:
-        return session, "Press **Start** to begin an interview.", "", "", None, None
+        return session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
     reference = ""
     if show_reference:
         record = ENGINE.corpus.get(session.current)
@@ -164,12 +183,12 @@ def skip_question(session: Session | None, show_reference: bool = False):
     if session.finished:
         session, question, summary, path, chart = _finish(session)
         return session, question, reference + "\n\n---\n\n" + summary, "", path, chart
-    return session, _question_markdown(session), reference, "", None, None
+    return session, _question_markdown(session), reference, "", *_NO_SUMMARY
 
 
 def end_interview(session: Session | None):
     if session is None:
-        return session, "Press **Start** to begin an interview.", "", "", None, None
+        return session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
     session, question, summary, path, chart = _finish(session.ended())
     return session, question, summary, "", path, chart
 
@@ -186,7 +205,8 @@ def show_progress():
     text = f"**Review queue:** {', '.join(due) if due else 'nothing due right now'}"
     if history.empty:
         text = "No graded attempts yet: start an interview or grade an answer."
-    return history, text
+    over_days = history["day"].nunique() > 1  # a single day draws no line: show it as bars
+    return (gr.update(value=history, visible=over_days), gr.update(value=history, visible=not history.empty and not over_days), text)
 
 
 def export_progress():
@@ -235,8 +255,8 @@ def build() -> gr.Blocks:
                 show = gr.Button("Show reference answer")
                 end = gr.Button("End")
             result = gr.Markdown(elem_id="interview-result")
-            chart = gr.BarPlot(x="part", y="score", y_lim=[0, 10], label="Score per part")
-            download = gr.File(label="Summary (markdown)")
+            chart = gr.BarPlot(x="part", y="score", y_lim=[0, 10], label="Score per part", visible=False)
+            download = gr.File(label="Summary (markdown)", visible=False)
             outputs = [session, question, result, answer, download, chart]
             start.click(start_interview, [chosen_parts, count], outputs, api_name="interview_start")
             submit.click(submit_answer, [session, answer], outputs, api_name="interview_answer")
@@ -255,8 +275,10 @@ def build() -> gr.Blocks:
             grade_button.click(grade_answer, [picked, custom_q, custom_ref, typed], graded, api_name="grade")
         with gr.Tab("Progress"):
             refresh = gr.Button("Refresh")
-            mastery = gr.LinePlot(x="day", y="score", color="part", y_lim=[0, 10],
+            mastery = gr.LinePlot(x="day", y="score", color="part", y_lim=[0, 10], visible=False,
                                   label="Mastery per part over time (latest score of each question attempted)")
+            mastery_today = gr.BarPlot(x="part", y="score", y_lim=[0, 10], visible=False,
+                                       label="Mastery per part (latest score of each question attempted)")
             queue = gr.Markdown()
             with gr.Row():
                 export_button = gr.Button("Export progress")
@@ -266,7 +288,7 @@ def build() -> gr.Blocks:
                 confirm = gr.Checkbox(label="I want to delete all my progress")
                 reset = gr.Button("Reset", variant="stop")
             status = gr.Markdown()
-            refresh.click(show_progress, None, [mastery, queue], api_name="progress")
+            refresh.click(show_progress, None, [mastery, mastery_today, queue], api_name="progress")
             export_button.click(export_progress, None, exported, api_name="progress_export")
             upload.upload(import_progress, upload, status)
             reset.click(reset_progress, confirm, status, api_name="progress_reset")
@@ -276,17 +298,25 @@ def build() -> gr.Blocks:
 demo = build()
 
 
-def main() -> int:
-    host = os.environ.get("ASSISTANT_HOST", "127.0.0.1")
-    port = int(os.environ.get("ASSISTANT_PORT", "7860"))
-    auth = None
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        user, password = os.environ.get("ASSISTANT_USERNAME"), os.environ.get("ASSISTANT_PASSWORD")
-        if not (user and password):
-            print(f"Listening on {host} needs ASSISTANT_USERNAME and ASSISTANT_PASSWORD; refusing to start.", file=sys.stderr)
-            return 2
-        auth = (user, password)
+def server_address(env) -> tuple[str, int]:
+    """Host and port: ASSISTANT_HOST/PORT, else Gradio's own GRADIO_SERVER_NAME/PORT, else loopback:7860."""
+    host = env.get("ASSISTANT_HOST") or env.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = env.get("ASSISTANT_PORT") or env.get("GRADIO_SERVER_PORT") or "7860"
     try:
+        return host, int(port)
+    except ValueError:
+        raise AssistantError(f"The port {port!r} is not a number; set ASSISTANT_PORT (or GRADIO_SERVER_PORT) to e.g. 7860.") from None
+
+
+def main() -> int:
+    try:
+        host, port = server_address(os.environ)
+        auth = None
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            user, password = os.environ.get("ASSISTANT_USERNAME"), os.environ.get("ASSISTANT_PASSWORD")
+            if not (user and password):
+                raise AssistantError(f"Listening on {host} needs ASSISTANT_USERNAME and ASSISTANT_PASSWORD; refusing to start.")
+            auth = (user, password)
         ENGINE.retriever  # build or load the index before the first user waits for it
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
