@@ -4,7 +4,8 @@ import pytest
 
 from assistant.embedders import FakeEmbedder
 from assistant.errors import InvalidInputError, UnknownQuestionError
-from assistant.grading import MAX_WORDS, Grader, key_points_from_reference, verdict_for
+from assistant.grading import Grader, key_points_from_reference, verdict_for
+from assistant.grading.grader import MAX_WORDS
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.guards import contradicts, is_instruction, is_keyword_list, looks_non_english
+from assistant.grading.guards import contradicts, is_instruction, is_keyword_list, looks_non_english
 from assistant.text import content_stems, demote, sentences
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from assistant.corpus import Corpus, KeyPoint
 from assistant.embedders import Embedder
 from assistant.errors import InvalidInputError
-from assistant.guards import contradicts, is_instruction, is_keyword_list, looks_non_english
+from assistant.grading.guards import contradicts, is_instruction, is_keyword_list, looks_non_english
 from assistant.text import content_stems, demote, sentences
 
 # Cosine similarity (MiniLM) mapped to credit: nothing at or below LOW, full credit at or above HIGH.
