@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -93,8 +94,11 @@ def ask(message: str, history: list[dict]):
 # ----------------------------------------------------------------------------- Grade
 
 
+JUDGING = "\n\n> ⏳ This is the quick grade (key-point coverage); the local model is checking what your answer says …"
+
+
 def render_grade(grade, coaching=None) -> str:
-    lines = [f"### Score {grade.score:.1f}/10 ({grade.verdict})", ""]
+    lines = [f"### Score {grade.score:.1f}/10 ({grade.verdict})", f"<small>{_esc(grade.origin)}</small>", ""]
     for flag in grade.flags:
         lines.append(f"> ⚠️ {_esc(flag)}")
     if grade.covered:
@@ -112,19 +116,39 @@ def question_choices() -> list[tuple[str, str]]:
     return [(f"[{r.id}] {r.question}", r.id) for r in ENGINE.corpus]
 
 
-def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str) -> str:
+def _judge():
+    """The judged grader, or None when no judge runs (the extractive backend, or the model failed)."""
+    grader = ENGINE.best_grader()
+    return None if grader is ENGINE.grader else grader
+
+
+def _warm(session: Session) -> None:
+    """Let the judge read the next question while the candidate answers it."""
+    if (judge := _judge()) is not None and not session.finished:
+        threading.Thread(target=judge.warm, args=(session.current,), daemon=True).start()
+
+
+def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str):
+    """The quick grade and its evidence at once; the judged grade (and coaching) replaces it when ready."""
     try:
         answer = _clean(answer)
-        if custom_question.strip() and custom_reference.strip():
-            grade = ENGINE.grader.grade_custom(_clean(custom_question), _clean(custom_reference), answer)
-            return render_grade(grade)
-        if not question_id:
-            return "⚠️ Pick a question from the list, or type your own question and reference answer."
-        grade = ENGINE.grader.grade(question_id, answer)
+        custom = bool(custom_question.strip() and custom_reference.strip())
+        if not custom and not question_id:
+            yield "⚠️ Pick a question from the list, or type your own question and reference answer."
+            return
+        quick = (ENGINE.grader.grade_custom(_clean(custom_question), _clean(custom_reference), answer) if custom
+                 else ENGINE.grader.grade(question_id, answer))
+        grade = quick
+        if (judge := _judge()) is not None:
+            yield render_grade(quick) + JUDGING
+            grade = judge.refine(quick, answer)
+        if custom:
+            yield render_grade(grade)
+            return
         _store().record(grade, ENGINE.corpus.get(question_id).part_label, answer)
-        return render_grade(grade, ENGINE.chat.coach(grade))
+        yield render_grade(grade, ENGINE.chat.coach(grade))
     except AssistantError as exc:
-        return f"⚠️ {_esc(str(exc))}"
+        yield f"⚠️ {_esc(str(exc))}"
 
 
 # ----------------------------------------------------------------------------- Interview
@@ -142,6 +166,7 @@ def _question_markdown(session: Session) -> str:
 
 def start_interview(parts: list[str], count: float):
     session = Session(plan_questions(ENGINE.corpus, _store(), parts or None, int(count)))
+    _warm(session)
     return session, _question_markdown(session), "", "", *_NO_SUMMARY
 
 
@@ -156,20 +181,29 @@ def _finish(session: Session):
 
 
 def submit_answer(session: Session | None, answer: str):
+    """The quick grade at once (your answer stays in the box), then the judged grade, coaching and the next question."""
     if session is None or session.finished:
-        return session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
+        yield session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
+        return
     try:
         answer = _clean(answer)
-        grade = ENGINE.grader.grade(session.current, answer)
+        quick = ENGINE.grader.grade(session.current, answer)
     except AssistantError as exc:
-        return session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, *_NO_SUMMARY
+        yield session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, *_NO_SUMMARY
+        return
+    grade = quick
+    if (judge := _judge()) is not None:
+        yield session, _question_markdown(session), render_grade(quick) + JUDGING, answer, *_NO_SUMMARY
+        grade = judge.refine(quick, answer)
     _store().record(grade, ENGINE.corpus.get(session.current).part_label, answer)
     feedback = render_grade(grade, ENGINE.chat.coach(grade))
     session = session.answered(grade.score)
     if session.finished:
         session, question, summary, path, chart = _finish(session)
-        return session, question, feedback + "\n\n---\n\n" + summary, "", path, chart
-    return session, _question_markdown(session), feedback, "", *_NO_SUMMARY
+        yield session, question, feedback + "\n\n---\n\n" + summary, "", path, chart
+        return
+    _warm(session)
+    yield session, _question_markdown(session), feedback, "", *_NO_SUMMARY
 
 
 def skip_question(session: Session | None, show_reference: bool = False):
@@ -183,6 +217,7 @@ def skip_question(session: Session | None, show_reference: bool = False):
     if session.finished:
         session, question, summary, path, chart = _finish(session)
         return session, question, reference + "\n\n---\n\n" + summary, "", path, chart
+    _warm(session)
     return session, _question_markdown(session), reference, "", *_NO_SUMMARY
 
 

@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--reference", help="the reference answer for --question")
     grade.add_argument("--json", action="store_true", help="print JSON")
     grade.add_argument("--coach", action="store_true", help="add coaching feedback and a follow-up question")
+    grade.add_argument("--fast", action="store_true", help="the quick grade: key-point coverage only, without the language model")
 
     sub.add_parser("chat", help="interactive chat: questions and follow-ups (the default with no command)")
 
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     interview.add_argument("--count", type=int, default=5, help="how many questions (default 5)")
     interview.add_argument("--part", type=int, action="append", help="only this part (1-4); repeat for several")
     interview.add_argument("--export", type=Path, help="write the session summary (markdown) here")
+    interview.add_argument("--fast", action="store_true", help="quick grades (key-point coverage only), without the language model's judgement")
 
     progress = sub.add_parser("progress", help="mastery per part and the review queue")
     progress.add_argument("--export", type=Path, help="copy the progress file here")
@@ -170,8 +172,9 @@ def _ask(engine, question: str, as_json: bool, stdout: TextIO, history=()) -> "A
 
 
 def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
+    grader = engine.best_grader(args.fast)
     if args.id == "-":
-        return _grade_batch(engine, stdin, stdout)
+        return _grade_batch(grader, stdin, stdout)
     if args.answer is not None:
         answer = args.answer
     elif args.answer_file is not None:
@@ -182,9 +185,9 @@ def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
     else:
         answer = stdin.read()
     if args.id:
-        grade = engine.grader.grade(args.id, answer)
+        grade = grader.grade(args.id, answer)
     elif args.question and args.reference:
-        grade = engine.grader.grade_custom(args.question, args.reference, answer)
+        grade = grader.grade_custom(args.question, args.reference, answer)
     else:
         raise InvalidInputError("Name a question id (assistant grade p3-q26 --answer …) or give --question and --reference.")
     data = grade.to_json()
@@ -197,7 +200,7 @@ def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
     return 0
 
 
-def _grade_batch(engine, stdin: TextIO, stdout: TextIO) -> int:
+def _grade_batch(grader, stdin: TextIO, stdout: TextIO) -> int:
     """JSON lines in, JSON lines out; a line that cannot be graded gets an error and the batch goes on."""
     failed = 0
     for number, line in enumerate(stdin, 1):
@@ -212,9 +215,9 @@ def _grade_batch(engine, stdin: TextIO, stdout: TextIO) -> int:
             if not isinstance(item, dict):
                 raise InvalidInputError("each line must be a JSON object")
             if item.get("id"):
-                grade = engine.grader.grade(str(item["id"]), str(item.get("answer") or ""))
+                grade = grader.grade(str(item["id"]), str(item.get("answer") or ""))
             elif item.get("question") and item.get("reference"):
-                grade = engine.grader.grade_custom(str(item["question"]), str(item["reference"]), str(item.get("answer") or ""))
+                grade = grader.grade_custom(str(item["question"]), str(item["reference"]), str(item.get("answer") or ""))
             else:
                 raise InvalidInputError('give "id", or "question" and "reference", with "answer"')
             out = {k: v for k, v in grade.to_json().items() if k != "reference"}
@@ -227,7 +230,7 @@ def _grade_batch(engine, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def _render_grade(grade) -> str:
-    lines = [f"Score {grade.score:.1f}/10 ({grade.verdict})", ""]
+    lines = [f"Score {grade.score:.1f}/10 ({grade.verdict}), {grade.origin}", ""]
     if grade.covered:
         lines.append("Covered:")
         lines += [f"  + {p.point}\n      you said: {p.evidence}" for p in grade.covered]

@@ -72,11 +72,36 @@ class Engine:
         return Grader(self.grading_embedder, self.corpus, self.grading_index.record_vectors)
 
     @cached_property
-    def chat(self):
-        from assistant.chat import Chat
+    def generator(self):
+        """The language model that writes (None with the extractive backend); it loads on first use."""
         from assistant.generation import make_generator
 
-        return Chat(self, make_generator(self.settings.backend, self.settings.cache_dir, self.settings.llm), self._log)
+        return make_generator(self.settings.backend, self.settings.cache_dir, self.settings.llm)
+
+    @cached_property
+    def judge(self):
+        """The language model read as a classifier (None without a model); it loads on first use."""
+        from assistant.judge import make_judge
+
+        return make_judge(self.settings.backend, self.settings.cache_dir, self.settings.llm, self.generator)
+
+    @cached_property
+    def judged_grader(self):
+        """The grader with the judge's correctness (None without a model)."""
+        from assistant.grading.judged import JudgedGrader
+
+        return JudgedGrader(self.grader, self.judge, self._log) if self.judge else None
+
+    def best_grader(self, fast: bool = False):
+        """The judged grader when a model is there and wanted, else the quick one."""
+        judged = None if fast else self.judged_grader
+        return judged if judged is not None and judged.available else self.grader
+
+    @cached_property
+    def chat(self):
+        from assistant.chat import Chat
+
+        return Chat(self, self.generator, self._log, self.judge)
 
     def search(self, text: str, k: int = 5) -> SearchResult:
         query, notices = prepare_query(text, self.settings.max_query_chars)

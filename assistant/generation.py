@@ -32,7 +32,7 @@ class LlamaCppGenerator:
         self._cache_dir, self._threads = cache_dir, threads or min(4, os.cpu_count() or 2)
         self._log = log or (lambda msg: print(msg, file=sys.stderr))
         self._llm = None
-        self._lock = threading.Lock()  # llama.cpp contexts are not re-entrant
+        self.lock = threading.Lock()  # one model at a time on the CPU; the judge shares it
 
     def load(self):
         if self._llm is None:
@@ -49,7 +49,7 @@ class LlamaCppGenerator:
         return self._llm
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
-        with self._lock:
+        with self.lock:
             llm = self.load()
             for chunk in llm.create_chat_completion(messages=list(messages), stream=True, max_tokens=max_tokens, temperature=0.0):
                 piece = chunk["choices"][0]["delta"].get("content")
@@ -109,17 +109,9 @@ class OpenAICompatibleGenerator:
         self._model, self._key, self._timeout = model, api_key, timeout
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
-        import urllib.error
-        import urllib.request
-
-        body = json.dumps({"model": self._model, "messages": list(messages), "max_tokens": max_tokens,
-                           "temperature": 0, "stream": True}).encode()
-        headers = {"Content-Type": "application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        request = urllib.request.Request(self._url, data=body, headers=headers)
+        body = {"model": self._model, "messages": list(messages), "max_tokens": max_tokens, "temperature": 0, "stream": True}
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+            with post_json(self._url, body, self._key, self._timeout) as response:
                 for raw in response:
                     line = raw.decode("utf-8", "replace").strip()
                     if not line.startswith("data:"):
@@ -130,8 +122,27 @@ class OpenAICompatibleGenerator:
                     piece = json.loads(data)["choices"][0].get("delta", {}).get("content")
                     if piece:
                         yield piece
-        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"The model server at {self._url} did not answer ({exc}); check ASSISTANT_OPENAI_URL.") from None
+
+
+def post_json(url: str, body: dict, api_key: str | None, timeout: float):
+    """POST a JSON body to an OpenAI-compatible endpoint; the open response (raises OSError)."""
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
+    return urllib.request.urlopen(request, timeout=timeout)
+
+
+def openai_settings() -> tuple[str, str, str | None]:
+    """ASSISTANT_OPENAI_URL, _MODEL and _KEY, for the openai backend's generator and judge."""
+    url = os.environ.get("ASSISTANT_OPENAI_URL")
+    if not url:
+        raise ModelError("The openai backend needs ASSISTANT_OPENAI_URL (e.g. http://127.0.0.1:8000/v1).")
+    return url, os.environ.get("ASSISTANT_OPENAI_MODEL", "default"), os.environ.get("ASSISTANT_OPENAI_KEY")
 
 
 class ScriptedGenerator:
@@ -162,8 +173,5 @@ def make_generator(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b") 
         directory = os.environ.get("ASSISTANT_TRANSFORMERS_MODEL")
         return TransformersGenerator(directory) if directory else TransformersGenerator.from_packaged(model_key, cache_dir)
     if backend == "openai":
-        url = os.environ.get("ASSISTANT_OPENAI_URL")
-        if not url:
-            raise ModelError("The openai backend needs ASSISTANT_OPENAI_URL (e.g. http://127.0.0.1:8000/v1).")
-        return OpenAICompatibleGenerator(url, os.environ.get("ASSISTANT_OPENAI_MODEL", "default"), os.environ.get("ASSISTANT_OPENAI_KEY"))
+        return OpenAICompatibleGenerator(*openai_settings())
     raise ModelError(f"Unknown backend {backend!r}; choose llama, transformers, openai or extractive.")

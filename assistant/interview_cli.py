@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TextIO
 
 from assistant.errors import InvalidInputError
@@ -39,10 +40,13 @@ def run_interview(engine, args, stdin: TextIO, stdout: TextIO) -> int:
         raise InvalidInputError(f"No part {unknown[0]}; the parts are {', '.join(map(str, sorted(labels)))}.")
     parts = [labels[p] for p in args.part] if args.part else None
     session = Session(plan_questions(corpus, store, parts, args.count))
+    grader = engine.best_grader(args.fast)
     print(f"Interview: {len(session.questions)} questions. {HELP}", file=stdout)
     while not session.finished:
         record = corpus.get(session.current)
         print(f"\nQuestion {len(session.results) + 1}/{len(session.questions)} [{record.id}] ({record.part_label})\n{record.question}", file=stdout)
+        if hasattr(grader, "warm"):  # the judge reads the question and its key points while you type
+            threading.Thread(target=grader.warm, args=(record.id,), daemon=True).start()
         answer = _read_answer(stdin, stdout)
         if answer is None or answer == "/end":
             session = session.ended()
@@ -55,14 +59,14 @@ def run_interview(engine, args, stdin: TextIO, stdout: TextIO) -> int:
             session = session.skipped()
             continue
         try:
-            grade = engine.grader.grade(record.id, answer)
+            grade = grader.grade(record.id, answer)
         except InvalidInputError as exc:
             print(f"error: {exc} Try again, or /skip.", file=stdout)
             continue
         store.record(grade, record.part_label, answer)
         coaching = engine.chat.coach(grade)
-        print(f"\nScore {grade.score:.1f}/10 ({grade.verdict}). "
-              f"Covered {len(grade.covered)} of {len(grade.covered) + len(grade.missed)} key points.", file=stdout)
+        print(f"\nScore {grade.score:.1f}/10 ({grade.verdict}; {grade.origin}). "
+              f"Covered {len(grade.covered)} of {len(grade.points)} key points.", file=stdout)
         for point in grade.missed[:3]:
             print(f"  missed: {point.point}", file=stdout)
         print(f"Coach: {coaching.feedback}\n{coaching.follow_up}", file=stdout)

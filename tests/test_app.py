@@ -88,6 +88,19 @@ def test_follow_up_keeps_the_thread_with_gradio_6_history(app_url):
     assert app.message_text([{"type": "text", "text": "a"}, {"type": "file", "file": {"path": "x.wav"}}, "b"]) == "a b"
 
 
+def test_grade_shows_the_quick_grade_then_the_judged_one(app_url, monkeypatch):
+    import app
+    from assistant.grading.judged import JudgedGrader
+    from assistant.judge import Judge, ScriptedChoice
+
+    judged = JudgedGrader(app.ENGINE.grader, Judge(ScriptedChoice(lambda m, o: [0.95, 0.05])), log=lambda m: None)
+    monkeypatch.setattr(app, "_judge", lambda: judged)
+    quick, final = list(app.grade_answer("p3-q26", "", "", "Dropout switches off random neurons while training."))
+    assert "quick grade" in quick and "checking what your answer says" in quick and "### Score" in quick
+    assert "judged (scripted-judge): correctness 9.5/10" in final and "checking" not in final
+    assert "correct, incomplete" in final and "**Missed**" in final
+
+
 def test_gradio_server_variables_are_honoured_and_ours_win():
     import app
 

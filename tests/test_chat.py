@@ -116,17 +116,23 @@ def test_model_that_cannot_load_leaves_the_product_extractive(engine):
     assert len(messages) == 1 and "checksum mismatch" in messages[0]  # told once
 
 
-def test_coach_phrases_evidence_and_never_changes_the_grade(engine):
-    grade = Grader(FakeEmbedder(), engine.corpus).grade("p3-q26", "Dropout randomly deactivates a fraction of neurons during training.")
-    chat = chat_with(engine, ["You explained that neurons are deactivated during training. Add that dropout is turned off at inference."])
+def test_coach_gives_advice_but_only_the_evidence_credits_you(engine):
+    answer = "Dropout randomly deactivates a fraction of neurons during training."
+    grade = Grader(FakeEmbedder(), engine.corpus).grade("p3-q26", answer)
+    assert grade.covered and grade.missed
+    chat = chat_with(engine, ["You correctly noted that dropout is also called the loss function. The candidate knows dropout. "
+                              "Add that dropout is turned off at inference."])
     coaching = chat.coach(grade)
-    assert coaching.backend == "scripted" and "turned off at inference" in coaching.feedback
-    assert coaching.follow_up.startswith("Follow-up:")
+    assert coaching.backend == "scripted" and coaching.follow_up.startswith("Follow-up:")
+    covered = "You covered: " + "; ".join(p.point.rstrip(".") for p in grade.covered)
+    assert coaching.feedback.startswith(covered[:60])  # what you got right comes from the grader's evidence
+    assert "turned off at inference" in coaching.feedback  # the model's advice
+    assert "loss function" not in coaching.feedback and "candidate" not in coaching.feedback  # credit it invented is dropped
     prompt = chat.generator.prompts[0][-1]["content"]
-    assert "Key points missed:" in prompt and grade.missed[0].point in prompt
+    assert "missed" in prompt and grade.missed[0].point in prompt and grade.covered[0].point not in prompt
     stated = chat_with(engine, ["Great answer, 10/10!"]).coach(grade)
-    assert stated.fallback and stated.feedback == grade.feedback  # a model that states a score is not used
-    assert grade == Grader(FakeEmbedder(), engine.corpus).grade("p3-q26", "Dropout randomly deactivates a fraction of neurons during training.")
+    assert stated.fallback and stated.feedback == grade.feedback  # nothing usable: the grader's feedback
+    assert grade == Grader(FakeEmbedder(), engine.corpus).grade("p3-q26", answer)
 
 
 def test_coach_without_a_model_uses_the_grader_feedback(engine):
@@ -195,3 +201,49 @@ def test_gguf_checksum_mismatch_is_refused(tmp_path, monkeypatch):
     ok = GGUFModel("tiny", "Tiny", "tiny-part", 1, hashlib.sha256(b"not really a model").hexdigest())
     path = gguf_path(ok, tmp_path / "cache")
     assert path.read_bytes() == b"not really a model" and gguf_path(ok, tmp_path / "cache") == path
+
+
+def chat_judged(engine, replies, truth):
+    """A chat whose judge says P(yes) by a phrase of the statement it checks."""
+    from assistant.chat import Chat
+    from assistant.judge import Judge, ScriptedChoice
+
+    def script(messages, options):
+        statement = messages[-1]["content"].rsplit("<statement>", 1)[-1].lower()
+        p = next((v for k, v in truth.items() if k in statement), 0.9)
+        return [p, 1 - p]
+    backend = ScriptedChoice(script)
+    return Chat(engine, ScriptedGenerator(replies), log=lambda m: None, judge=Judge(backend)), backend
+
+
+def test_judge_drops_a_sentence_the_reference_does_not_support(engine):
+    reply = "It randomly deactivate a fraction of neurons during training. Dropout is also applied when the model makes predictions."
+    chat, backend = chat_judged(engine, [reply], {"makes predictions": 0.2})
+    answer = chat.ask("What does Dropout mean?")
+    assert not answer.fallback and "deactivate" in answer.text and "makes predictions" not in answer.text
+    assert "do not support" in answer.notices[-1] and "makes predictions" in answer.notices[-1]
+    assert len(backend.calls) == 2 and answer.citations == ("p3-q26",)
+    checked = backend.calls[0][-1]["content"]
+    assert "Reference answer:\nWhat does Dropout mean?" in checked  # judged against the record it cites
+
+
+def test_an_unsupported_first_sentence_or_yes_opening_falls_back_to_the_reference(engine):
+    reply = "Yes, dropout is used when the model makes predictions. Dropout is applied during the training phase but is turned off during inference."
+    chat, backend = chat_judged(engine, [reply], {"used when the model makes predictions": 0.3})
+    answer = chat.ask("is dropout used at inference?")
+    assert answer.fallback and "does not support" in answer.notices[-1]
+    assert "turned off during inference" in answer.text  # the reference itself
+    judged = backend.calls[0][-1]["content"].rsplit("<statement>", 1)[-1]
+    assert "yes," not in judged.lower()  # the opening's claim is judged, without its "Yes,"
+
+
+def test_a_failing_judge_leaves_the_embedding_check(engine):
+    from assistant.chat import Chat
+    from assistant.judge import Judge, ScriptedChoice
+
+    def broken(messages, options):
+        raise ModelError("no logits")
+    said = []
+    chat = Chat(engine, ScriptedGenerator([DROPOUT]), log=said.append, judge=Judge(ScriptedChoice(broken)))
+    answer = chat.ask("What does Dropout mean?")
+    assert not answer.fallback and answer.citations == ("p3-q26",) and chat.judge is None and "embeddings only" in said[0]

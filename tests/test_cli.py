@@ -115,8 +115,26 @@ def test_grade_batch_goes_on_after_bad_lines():
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and len(rows) == 5
     assert "score" in rows[0] and rows[0]["id"] == "p3-q26" and "reference" not in rows[0]
+    assert rows[0]["grader"] == "quick" and rows[0]["judge"] is None  # no model in these tests: the quick grade
     assert "empty" in rows[1]["error"] and "not valid JSON" in rows[2]["error"] and "p9-q9" in rows[3]["error"]
     assert rows[4]["id"] is None and "score" in rows[4]
+
+
+def test_grade_uses_the_judge_unless_fast(monkeypatch):
+    from assistant.engine import Engine
+    from assistant.grading.judged import JudgedGrader
+    from assistant.judge import Judge, ScriptedChoice
+
+    monkeypatch.setattr(Engine, "judged_grader", property(
+        lambda self: JudgedGrader(self.grader, Judge(ScriptedChoice(lambda m, o: [0.9, 0.1])), log=lambda m: None)))
+    answer = ["--answer", "Dropout randomly deactivates neurons during training."]
+    code, out = run(["grade", "p3-q26", "--json", *answer])
+    judged = json.loads(out)
+    assert code == 0 and judged["grader"] == "judged (scripted-judge)" and judged["judge"] == 9.0
+    code, out = run(["grade", "p3-q26", "--json", "--fast", *answer])
+    assert json.loads(out)["grader"] == "quick"
+    code, out = run(["grade", "p3-q26", *answer])
+    assert "correctness 9.0/10" in out.splitlines()[0]
 
 
 def test_grade_needs_a_question(capsys):

@@ -14,7 +14,7 @@ each cap is reported as a flag. No parameter was fitted on any benchmark (see be
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -53,13 +53,31 @@ class PointResult:
 class Grade:
     question: str
     score: float  # 0..10, one decimal
-    verdict: str  # correct / partial / incorrect
-    covered: tuple[PointResult, ...]
-    missed: tuple[PointResult, ...]
+    verdict: str  # correct / correct, incomplete / partial / incorrect
+    points: tuple[PointResult, ...]  # in the reference's order
     feedback: str
     reference: str
     question_id: str | None = None
     flags: tuple[str, ...] = field(default=())
+    completeness: float = 0.0  # 0..10: key-point coverage before any cap (the quick grade's own score)
+    cap: float = 10.0  # the guards' limit on the score (10: no guard fired)
+    judge: float | None = None  # 0..10: the judge's correctness, when a judge ran
+    grader: str = "quick"  # which grader ran: "quick", or "judged (<model>)"
+
+    @property
+    def covered(self) -> tuple[PointResult, ...]:
+        return tuple(p for p in self.points if p.coverage >= COVERED)
+
+    @property
+    def missed(self) -> tuple[PointResult, ...]:
+        return tuple(p for p in self.points if p.coverage < COVERED)
+
+    @property
+    def origin(self) -> str:
+        """Which grader ran, in words: a judged grade shows the judge's share, a quick grade says it is quick."""
+        if self.judge is None:
+            return "quick grade (key-point coverage only)" if self.grader == "quick" else self.grader
+        return f"{self.grader}: correctness {self.judge:.1f}/10, key points {self.completeness:.1f}/10"
 
     def to_json(self) -> dict:
         return {
@@ -70,6 +88,8 @@ class Grade:
             "missed": [p.to_json() for p in self.missed],
             "feedback": self.feedback,
             "flags": list(self.flags),
+            "judge": None if self.judge is None else round(self.judge, 2),
+            "grader": self.grader,
             "reference": self.reference,
         }
 
@@ -80,6 +100,13 @@ def ramp(x: float, low: float = SIMILARITY_LOW, high: float = SIMILARITY_HIGH) -
 
 def verdict_for(score: float) -> str:
     return "correct" if score >= 7 else "partial" if score >= 4 else "incorrect"
+
+
+def claims_of(answer: str) -> tuple[list[str], bool]:
+    """The answer's sentences that make claims, and whether any sentence addressed the grader."""
+    segments = sentences(answer) or [answer]
+    claims = [s for s in segments if not is_instruction(s)]
+    return claims, len(claims) < len(segments)
 
 
 def key_points_from_reference(reference: str) -> list[str]:
@@ -100,8 +127,12 @@ class Grader:
         if self.corpus is None:
             raise ValueError("grade() needs a corpus; use grade_custom()")
         record = self.corpus.get(question_id)
-        points = [kp.full_text for kp in record.key_points] or key_points_from_reference(record.answer_text)
-        return self.grade_custom(record.question, record.answer_text, answer, points, record.id, record.answer)
+        return self.grade_custom(record.question, record.answer_text, answer, self.key_points(record), record.id, record.answer)
+
+    @staticmethod
+    def key_points(record) -> list[str]:
+        """A bank question's key points: its top-level bullets (with their sub-bullets), else its sentences."""
+        return [kp.full_text for kp in record.key_points] or key_points_from_reference(record.answer_text)
 
     def grade_custom(
         self,
@@ -126,15 +157,14 @@ class Grader:
         shown_reference = reference_markdown or reference
         flags: list[str] = []
 
-        segments = sentences(answer) or [answer]
-        claims = [s for s in segments if not is_instruction(s)]
-        if len(claims) < len(segments):
+        claims, addressed_grader = claims_of(answer)
+        if addressed_grader:
             flags.append("Instructions addressed to the grader were ignored; only claims about the topic earn credit.")
         vocabulary = self._vocabulary | frozenset(content_stems(f"{question} {reference}"))
         if not claims or looks_non_english(" ".join(claims), vocabulary):
             if claims:
                 flags.append("The answer does not look like English text; the grader only understands English.")
-            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id)
+            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id, 0.0)
 
         question_stems = frozenset(content_stems(question))
         body = " ".join(claims)
@@ -145,7 +175,7 @@ class Grader:
         answer_stems = set(content_stems(body, question_stems))
         if not answer_stems:
             flags.append("The answer mostly restates the question; say what the concept is, does or why it matters.")
-            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id)
+            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id, 0.0)
 
         # Points are matched to sentences as written: a short sentence without the question's words
         # embeds as noise. Demoting serves the whole-answer similarity and the word recall.
@@ -170,17 +200,18 @@ class Grader:
         point_mean = float(np.mean([r.coverage for r in results]))
         score = 10 * (holistic + 2 * point_mean) / 3
 
+        cap = 10.0
         if is_keyword_list(body):
             flags.append("The answer lists keywords without explaining them; write sentences that make claims.")
-            score = min(score, CAP_KEYWORDS)
+            cap = min(cap, CAP_KEYWORDS)
         if any(r.contradicted for r in results):
             flags.append("Part of the answer contradicts the reference: " + "; ".join(r.evidence for r in results if r.contradicted))
-            score = min(score, CAP_CONTRADICTION)
+            cap = min(cap, CAP_CONTRADICTION)
         other = self._closer_question(raw_body_vec, question_id) if len(body.split()) >= OTHER_QUESTION_MIN_WORDS else None
         if other:
             flags.append(f"The answer fits another question better: [{other.id}] {other.question}")
-            score = min(score, CAP_OTHER_QUESTION)
-        return self._result(question, score, results, flags, shown_reference, question_id)
+            cap = min(cap, CAP_OTHER_QUESTION)
+        return self._result(question, score, results, flags, shown_reference, question_id, cap)
 
     def _closer_question(self, answer_vec: np.ndarray, question_id: str | None):
         """The corpus record the answer matches clearly better than its own question, if any."""
@@ -195,24 +226,36 @@ class Grader:
         return None
 
     @staticmethod
-    def _result(question, score, results, flags, reference, question_id) -> Grade:
-        score = round(float(np.clip(score, 0, 10)), 1)
-        covered = tuple(r for r in results if r.coverage >= COVERED)
-        missed = tuple(r for r in results if r.coverage < COVERED)
-        return Grade(question, score, verdict_for(score), covered, missed,
-                     feedback_for(score, covered, missed, flags), reference, question_id, tuple(flags))
+    def _result(question, completeness, results, flags, reference, question_id, cap) -> Grade:
+        completeness = float(np.clip(completeness, 0, 10))
+        score = round(min(completeness, cap), 1)
+        grade = Grade(question, score, verdict_for(score), tuple(results), "", reference, question_id, tuple(flags),
+                      completeness, cap)
+        return replace(grade, feedback=feedback_for(grade))
 
 
-def feedback_for(score: float, covered, missed, flags) -> str:
-    """Short feedback from the evidence alone (the language model may rephrase it, never change it)."""
-    parts = list(flags)
-    total = len(covered) + len(missed)
-    parts.append(f"You covered {len(covered)} of {total} key points ({score:.1f}/10).")
+_VERDICT_SENTENCE = {
+    "correct": "Correct.",
+    "correct, incomplete": "Correct, but incomplete.",
+    "partial": "Partly correct.",
+    "incorrect": "Not correct yet.",
+}
+
+
+def feedback_for(grade: Grade) -> str:
+    """Short feedback from the verdict and the evidence alone."""
+    parts = list(grade.flags)
+    if grade.judge is not None:
+        parts.append(_VERDICT_SENTENCE[grade.verdict])
+    covered, missed = grade.covered, grade.missed
+    parts.append(f"You covered {len(covered)} of {len(grade.points)} key points ({grade.score:.1f}/10).")
     if missed:
         top = sorted(missed, key=lambda r: r.coverage)[:3]
         parts.append("Add: " + " | ".join(_short(r.point) for r in top))
     elif covered:
         parts.append("Every key point is there.")
+    if grade.grader == "quick":
+        parts.append("(Quick grade: key-point coverage only, without the language model's judgement.)")
     return " ".join(parts)
 
 

@@ -1,0 +1,88 @@
+"""The judged grade: the local model judges how correct the answer is, the key-point evidence
+explains it (covered, missed, where), and the guards cap what tricks could inflate.
+
+    score = min(cap, ½ × correctness + ½ × completeness)
+
+where correctness is 10 × the judge's P(what the answer says is true), completeness is the quick
+grader's key-point coverage (0–10), and cap is the guards' limit (a restated question, a keyword
+list, another question's answer, a contradiction). Sentences addressed to the grader are never
+shown to the judge. Nothing here was fitted: the equal weights were set before measuring, and the
+team set (bench/grading.py) confirmed them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Callable
+
+from assistant.errors import ModelError
+from assistant.grading.grader import Grade, Grader, claims_of, feedback_for, verdict_for
+from assistant.judge import Judge
+
+JUDGE_WEIGHT = 0.5
+CORRECT_INCOMPLETE = 7.0  # correctness from which an answer that misses points is "correct, incomplete"
+ANSWER_WORDS = 300  # the judge reads this much of an answer (interview answers are shorter)
+
+
+def combine(completeness: float, correctness: float, cap: float) -> float:
+    return round(min(cap, JUDGE_WEIGHT * correctness + (1 - JUDGE_WEIGHT) * completeness), 1)
+
+
+def judged_verdict(score: float, correctness: float, grade: Grade) -> str:
+    """The verdict agrees with the evidence: a correct answer that misses points is "correct, incomplete"."""
+    verdict = verdict_for(score)
+    if verdict != "correct" and grade.cap == 10 and correctness >= CORRECT_INCOMPLETE and grade.missed:
+        return "correct, incomplete"
+    return verdict
+
+
+class JudgedGrader:
+    """The quick grader's evidence and guards, with the judge's correctness in the score."""
+
+    def __init__(self, grader: Grader, judge: Judge, log: Callable[[str], None] | None = None) -> None:
+        self.grader, self.judge = grader, judge
+        self._log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.available = True
+
+    @property
+    def name(self) -> str:
+        return f"judged ({self.judge.name})"
+
+    def grade(self, question_id: str, answer: str) -> Grade:
+        return self.refine(self.grader.grade(question_id, answer), answer)
+
+    def grade_custom(self, question: str, reference: str, answer: str, **kwargs) -> Grade:
+        return self.refine(self.grader.grade_custom(question, reference, answer, **kwargs), answer)
+
+    def refine(self, quick: Grade, answer: str) -> Grade:
+        """The judged grade for an answer the quick grader has graded; the quick grade if the model fails."""
+        if not self.available:
+            return quick
+        if quick.cap == 0:  # nothing to judge: a restated question, or not English
+            return replace(quick, grader=self.name)
+        try:
+            correctness = 10 * self.truth(quick, answer)
+        except ModelError as exc:
+            self.available = False
+            self._log(f"The judge is unavailable, so grades are quick grades (key-point coverage only): {exc}")
+            return quick
+        score = combine(quick.completeness, correctness, quick.cap)
+        grade = replace(quick, score=score, judge=correctness, grader=self.name,
+                        verdict=judged_verdict(score, correctness, quick))
+        return replace(grade, feedback=feedback_for(grade))
+
+    def truth(self, quick: Grade, answer: str) -> float:
+        """The judge's P(true) for the answer's claims (never the sentences addressed to the grader)."""
+        claims, _ = claims_of(answer)
+        text = " ".join(" ".join(claims).split()[:ANSWER_WORDS])
+        return self.judge.correctness(quick.question, [p.point for p in quick.points], text)
+
+    def warm(self, question_id: str) -> None:
+        """Read a bank question's shared prompt now, while the candidate is still answering."""
+        if self.available:
+            record = self.grader.corpus.get(question_id)
+            try:
+                self.judge.warm(record.question, self.grader.key_points(record))
+            except ModelError:
+                pass  # the next grade reports it

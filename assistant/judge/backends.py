@@ -1,0 +1,183 @@
+"""Judge backends: where the next-token probabilities come from.
+
+- llama.cpp (default): the packaged GGUF in process; the logits of the last position. The KV
+  cache of the longest shared prefix is kept between calls, so the answers to one question (and
+  the sentences checked against one reference) only pay for their own tokens.
+- an OpenAI-compatible server (vLLM, llama.cpp server): ``logprobs`` / ``top_logprobs`` of a
+  one-token reply.
+- transformers: the logits of one forward pass.
+- scripted: a deterministic fake for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from assistant.errors import ModelError
+from assistant.judge.base import Judge, normalise
+from assistant.judge.prompts import Message
+
+Options = Sequence[Sequence[str]]
+
+
+def _option_probabilities(logits: np.ndarray, option_ids: Sequence[Sequence[int]]) -> list[float]:
+    """Softmax restricted to the options' tokens, summed per option (the vocabulary's normaliser cancels)."""
+    flat = [i for ids in option_ids for i in ids]
+    if not flat:
+        raise ModelError("None of the judge's options is a single token of this model's vocabulary.")
+    top = float(np.max(logits[flat]))
+    return normalise([float(np.exp(logits[ids] - top).sum()) if ids else 0.0 for ids in option_ids])
+
+
+class LlamaCppChoice:
+    """The packaged GGUF through llama.cpp; its own context (so its prompt cache survives the
+    generator's), behind the generator's lock (one model at a time on the CPU)."""
+
+    def __init__(self, model_key: str, cache_dir: Path, threads: int | None = None, lock: threading.Lock | None = None,
+                 n_ctx: int = 2048) -> None:
+        from assistant.models import language_model
+
+        self.spec = language_model(model_key)
+        self.name = f"llama.cpp:{model_key}"
+        self._cache_dir, self._threads, self._n_ctx = cache_dir, threads or min(4, os.cpu_count() or 2), n_ctx
+        self._lock = lock or threading.Lock()
+        self._llm = self._format = None
+        self._ids: dict[str, list[int]] = {}
+
+    def load(self):
+        if self._llm is None:
+            from assistant.models import gguf_path
+
+            path = gguf_path(self.spec, self._cache_dir)
+            try:
+                from llama_cpp import Llama
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            except ImportError:
+                raise ModelError("llama-cpp-python is not installed; run 'make llm' (it builds in about 7 minutes).") from None
+            try:
+                llm = Llama(model_path=str(path), n_ctx=self._n_ctx, n_threads=self._threads, verbose=False)
+            except (ValueError, RuntimeError, MemoryError) as exc:
+                raise ModelError(f"Cannot load {path}: {exc}.") from None
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError(f"{path} has no chat template; the judge needs an instruction-tuned model.")
+            text = llm._model.token_get_text
+            self._format = Jinja2ChatFormatter(template, eos_token=text(llm.token_eos()),
+                                               bos_token=text(llm.token_bos()) if llm.token_bos() != -1 else "")
+            self._llm = llm
+        return self._llm
+
+    def _token_ids(self, forms: Iterable[str]) -> list[int]:
+        out = []
+        for form in forms:
+            if form not in self._ids:
+                ids = self._llm.tokenize(form.encode(), add_bos=False, special=False)
+                self._ids[form] = ids if len(ids) == 1 else []
+            out += self._ids[form]
+        return out
+
+    def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
+        with self._lock:
+            llm = self.load()
+            prompt = self._format(messages=list(messages)).prompt
+            tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+            if len(tokens) >= self._n_ctx:
+                raise ModelError(f"The judge's prompt has {len(tokens)} tokens, over its {self._n_ctx}-token context.")
+            cached = llm.input_ids[: llm.n_tokens]
+            shared = 0
+            for a, b in zip(cached, tokens):
+                if a != b:
+                    break
+                shared += 1
+            llm.n_tokens = min(shared, len(tokens) - 1)  # at least one token is read, for fresh logits
+            try:
+                llm.eval(tokens[llm.n_tokens:])
+            except RuntimeError as exc:
+                llm.reset()
+                raise ModelError(f"The judge model failed on a prompt ({exc}).") from None
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+            return _option_probabilities(logits, [self._token_ids(forms) for forms in options])
+
+
+class OpenAIChoice:
+    """A one-token chat completion with ``logprobs``; options missing from ``top_logprobs`` get 0."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+        self.name = f"openai:{model}"
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._model, self._key, self._timeout = model, api_key, timeout
+
+    def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
+        from assistant.generation import post_json
+
+        body = {"model": self._model, "messages": list(messages), "max_tokens": 1, "temperature": 0,
+                "logprobs": True, "top_logprobs": 20}
+        try:
+            with post_json(self._url, body, self._key, self._timeout) as response:
+                reply = json.load(response)
+            top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ModelError(f"The model server at {self._url} gave no log-probabilities ({exc}); the judge needs a "
+                             "server that returns logprobs (vLLM, llama.cpp server).") from None
+        mass: dict[str, float] = {}
+        for entry in top:
+            token = str(entry.get("token", "")).strip()
+            mass[token] = mass.get(token, 0.0) + float(np.exp(entry.get("logprob", -np.inf)))
+        return normalise([sum(mass.get(form, 0.0) for form in forms) for forms in options])
+
+
+class TransformersChoice:
+    """One forward pass of a transformers causal LM (shared with the transformers generator)."""
+
+    def __init__(self, load: Callable[[], tuple], name: str) -> None:
+        self._load, self.name = load, name
+        self._lock = threading.Lock()
+
+    def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
+        import torch
+
+        with self._lock:
+            model, tokenizer = self._load()
+            inputs = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            with torch.no_grad():
+                logits = model(**inputs).logits[0, -1].float().numpy()
+        option_ids = []
+        for forms in options:
+            ids = [tokenizer.encode(form, add_special_tokens=False) for form in forms]
+            option_ids.append([i[0] for i in ids if len(i) == 1])
+        return _option_probabilities(logits, option_ids)
+
+
+class ScriptedChoice:
+    """For tests: ``script(messages, options)`` gives the option weights; every call is recorded."""
+
+    name = "scripted-judge"
+
+    def __init__(self, script: Callable[[Sequence[Message], Options], Sequence[float]]) -> None:
+        self._script = script
+        self.calls: list[list[Message]] = []
+
+    def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
+        self.calls.append(list(messages))
+        return normalise(list(self._script(messages, options)))
+
+
+def make_judge(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b", generator=None) -> Judge | None:
+    """The judge for the configured backend, or None without a language model ('extractive')."""
+    if backend == "extractive":
+        return None
+    if backend == "llama":
+        return Judge(LlamaCppChoice(model_key, cache_dir, lock=getattr(generator, "lock", None)))
+    if backend == "transformers":
+        return Judge(TransformersChoice(generator.load, generator.name))
+    if backend == "openai":
+        from assistant.generation import openai_settings
+
+        return Judge(OpenAIChoice(*openai_settings()))
+    raise ModelError(f"Unknown backend {backend!r}; choose llama, transformers, openai or extractive.")
