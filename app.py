@@ -100,7 +100,7 @@ JUDGING = "\n\n> ⏳ This is the quick grade (key-point coverage); the local mod
 def render_grade(grade, coaching=None) -> str:
     lines = [f"### Score {grade.score:.1f}/10 ({grade.verdict})", f"<small>{_esc(grade.origin)}</small>", ""]
     for flag in grade.flags:
-        lines.append(f"> ⚠️ {_esc(flag)}")
+        lines.append(f"> ⚠️ {_esc(flag.message)}")
     if grade.covered:
         lines += ["", "**Covered**"] + [f"- ✅ {_esc(p.point)}<br><small>you said: “{_esc(p.evidence)}”</small>" for p in grade.covered]
     if grade.missed:

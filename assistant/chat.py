@@ -241,6 +241,6 @@ def covered_line(grade: Grade) -> str:
 
 def coach_messages(grade: Grade) -> list[dict]:
     missed = "\n".join(f"- {p.point}" for p in grade.missed)
-    flags = "\n".join(f"- {f}" for f in grade.flags) or "- none"
+    flags = "\n".join(f"- {f.message}" for f in grade.flags) or "- none"
     evidence = f"Interview question: {grade.question}\nKey points the answer missed:\n{missed}\nGrader's notes:\n{flags}"
     return [{"role": "system", "content": COACH_SYSTEM}, {"role": "user", "content": evidence}]

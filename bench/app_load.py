@@ -7,7 +7,8 @@ Cold start: from starting the process to the first answer of /ask, with the inde
 built (it is built first if missing, and that time is not counted). Load: each client loops
 for --seconds over an interview (start, answer) restricted to its own part, an ask and a
 grade; it checks that every interview question it is shown belongs to its part (no leakage
-between sessions). Only 127.0.0.1 is contacted.
+between sessions). With a language model, grades are judged by it: the requests queue behind the
+one model, and the run counts how many grades the judge produced. Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def main() -> None:
         latencies: dict[str, list[float]] = {"ask": [], "grade": [], "interview": []}
         errors: list[str] = []
         leaks: list[str] = []
+        judged: list[bool] = []
         lock = threading.Lock()
         deadline = time.perf_counter() + args.seconds
 
@@ -94,7 +96,10 @@ def main() -> None:
                         with lock:
                             leaks.append(f"client {i} ({part}) was shown: {out[0][:80]}")
                 timed("ask", lambda: c.predict("How does dropout prevent overfitting?", api_name="/ask"))
-                timed("grade", lambda: c.predict("p3-q26", "", "", f"user {i}: dropout switches neurons off", api_name="/grade"))
+                graded = timed("grade", lambda: c.predict("p3-q26", "", "", f"user {i}: dropout switches neurons off", api_name="/grade"))
+                if graded is not None:
+                    with lock:
+                        judged.append("judged (" in graded)
 
         threads = [threading.Thread(target=user, args=(i,)) for i in range(args.clients)]
         for t in threads:
@@ -103,7 +108,7 @@ def main() -> None:
             t.join(args.seconds + 300)
         total = sum(len(v) for v in latencies.values())
         print(f"load: {args.clients} clients for {args.seconds:.0f} s: {total} requests, {len(errors)} errors, "
-              f"{len(leaks)} cross-session leaks")
+              f"{len(leaks)} cross-session leaks; {sum(judged)} of {len(judged)} grades judged by the model")
         for kind, values in latencies.items():
             if values:
                 p50, p95 = np.percentile(values, [50, 95])

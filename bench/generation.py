@@ -3,12 +3,19 @@
     .venv/bin/python bench/generation.py                      # llama.cpp speed + faithfulness (50 questions)
     .venv/bin/python bench/generation.py --transformers       # also transformers on the same GGUF (slow: ~9 GB, ~1 min load)
     .venv/bin/python bench/generation.py --questions 20 --no-speed
+    .venv/bin/python bench/generation.py --no-speed --questions 0 --coaching 30   # coaching of 30 graded answers
 
 Speed: time to first token, tokens/s (llama.cpp counts tokens with the model's tokenizer) and the
 process's peak RSS, each backend in its own process. Faithfulness: in-scope questions from
 bench/data/retrieval_queries.tsv (every fourth, in file order); an answer counts as faithful when
 the model's answer was kept (every sentence supported by a reference sentence) and it cites at
-least one acceptable id for the question. Fallbacks are counted apart.
+least one acceptable id for the question. Fallbacks are counted apart. Every answer, with its
+notices and the reference answers it cites, is written to bench/results/faithfulness.jsonl so a
+person can read each kept answer against its references (the README reports that reading).
+
+Coaching: the good, partial and wrong answers of the team set's first questions are graded by the
+judged grader and coached; bench/results/coaching.jsonl holds each one with the grader's covered
+points, for reading every sentence that credits the candidate.
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 PROMPTS = [
     [{"role": "system", "content": "You are a deep-learning interview coach. Answer in two sentences."},
@@ -65,8 +75,8 @@ def faithfulness(n: int) -> None:
 
     engine = Engine(log=lambda m: None)
     queries = [q for q in load_queries() if q.ids][::4][:n]
-    kept = correct = fallbacks = out_of_scope = 0
-    ttfts, reasons = [], []
+    kept = correct = fallbacks = out_of_scope = trimmed = 0
+    ttfts, totals, reasons, saved = [], [], [], []
     for q in queries:
         started, first, answer = time.perf_counter(), None, None
         for event in engine.chat.ask_stream(q.text):
@@ -74,8 +84,13 @@ def faithfulness(n: int) -> None:
                 answer = event
             elif first is None:
                 first = time.perf_counter() - started
+        totals.append(time.perf_counter() - started)
         if first is not None:
             ttfts.append(first)
+        trimmed += any(n.startswith("Left out") for n in answer.notices)
+        saved.append({"query": q.text, "acceptable": sorted(q.ids), "answer": answer.text, "citations": list(answer.citations),
+                      "fallback": answer.fallback, "in_scope": answer.in_scope, "notices": list(answer.notices),
+                      "references": {rid: engine.corpus.get(rid).answer_text for rid in answer.citations}})
         if not answer.in_scope:
             out_of_scope += 1
         elif answer.fallback:
@@ -90,12 +105,40 @@ def faithfulness(n: int) -> None:
     print(f"faithfulness over {n} in-scope questions ({engine.chat.generator.name if engine.chat.generator else 'no model'}):")
     print(f"  model answer kept (every sentence supported): {kept}/{n}; of those citing an acceptable question: {correct}/{kept}")
     print(f"  answers that cite a correct question and are supported: {correct}/{n} ({correct / n:.0%})")
-    print(f"  fell back to the extractive answer: {fallbacks}; judged out of scope (model not called): {out_of_scope}")
+    print(f"  fell back to the extractive answer: {fallbacks}; judged out of scope (model not called): {out_of_scope}; "
+          f"kept with unsupported sentences left out: {trimmed}")
     if ttfts:
-        ttfts.sort()
-        print(f"  time to first token in ask (retrieval + prompt): p50 {ttfts[len(ttfts) // 2]:.2f} s, max {ttfts[-1]:.2f} s")
+        print(f"  time to first token in ask (retrieval + prompt): p50 {np.percentile(ttfts, 50):.2f} s, "
+              f"p95 {np.percentile(ttfts, 95):.2f} s, max {max(ttfts):.2f} s")
+        print(f"  whole checked answer: p50 {np.percentile(totals, 50):.2f} s, p95 {np.percentile(totals, 95):.2f} s")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "faithfulness.jsonl").write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
     for reason in reasons:
         print(f"  not counted: {reason}")
+
+
+def coaching(n: int) -> None:
+    from assistant.engine import Engine
+    from bench.grading import TEAM_SET, load_set
+
+    engine = Engine(log=lambda m: None)
+    grader = engine.best_grader()
+    rows, saved = load_set(TEAM_SET), []
+    for row in rows[: (n + 2) // 3]:
+        for kind in ("good", "partial", "wrong"):
+            grade = grader.grade(row["id"], row[kind])
+            coach = engine.chat.coach(grade)
+            saved.append({"id": row["id"], "kind": kind, "answer": row[kind], "score": grade.score, "verdict": grade.verdict,
+                          "covered": [p.point for p in grade.covered], "feedback": coach.feedback, "backend": coach.backend,
+                          "fallback": coach.fallback})
+    saved = saved[:n]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "coaching.jsonl").write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
+    print(f"coaching of {len(saved)} graded answers ({grader.name if hasattr(grader, 'name') else 'quick'}): "
+          f"{sum(not r['fallback'] and r['backend'] != 'extractive' for r in saved)} with the model's advice; "
+          f"written to {RESULTS / 'coaching.jsonl'}")
+    for r in saved:
+        print(f"- [{r['id']} {r['kind']}] {r['score']} {r['verdict']}: {r['feedback']}")
 
 
 def main() -> None:
@@ -103,6 +146,7 @@ def main() -> None:
     parser.add_argument("--transformers", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--questions", type=int, default=50)
+    parser.add_argument("--coaching", type=int, default=0, help="coach this many graded answers of the team set")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -121,6 +165,8 @@ def main() -> None:
             print(f"{r['backend']:<28} {r['load_s']:7.1f} {ttft:14.2f} {tok_s:7.1f} {r['peak_mb']:8.0f}")
     if args.questions:
         faithfulness(args.questions)
+    if args.coaching:
+        coaching(args.coaching)
 
 
 if __name__ == "__main__":

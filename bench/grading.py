@@ -212,16 +212,20 @@ def sweep(judged) -> None:
             q = judged.grader.grade(row["id"], answer)
             parts[row["id"], kind] = (q, judged.truth(q, answer) if q.cap > 0 else 0.0)
     tricks = [(r["id"], t) for r in rows for t in r.get("tricks", {})]
-    print("Sweep on the team set (dev): judge weight -> ordering, tricks below partial, good >= 7, wrong <= 3")
-    for weight in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0):
+    print("Sweep on the team set (dev): judge weight, cap when the judge says false -> "
+          "ordering, tricks below partial, good >= 7, wrong <= 3")
+    settings = [(w, 10.0, 0.0) for w in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)]
+    settings += [(0.5, c, t) for c in (2.0, 3.0, 4.0) for t in (0.3, 0.35, 0.4, 0.5)]
+    for weight, false_cap, false_below in settings:
         def score(key):
             q, truth = parts[key]
-            return round(min(q.cap, weight * 10 * truth + (1 - weight) * q.completeness), 1)
+            cap = min(q.cap, false_cap) if truth < false_below else q.cap
+            return round(min(cap, weight * 10 * truth + (1 - weight) * q.completeness), 1)
         ordered = sum(score((r["id"], "good")) > score((r["id"], "partial")) > score((r["id"], "wrong")) for r in rows)
         below = sum(score(k) < score((k[0], "partial")) for k in tricks)
         good = sum(score((r["id"], "good")) >= 7 for r in rows)
         wrong = sum(score((r["id"], "wrong")) <= 3 for r in rows)
-        print(f"  weight {weight:.1f}: {ordered}/{len(rows)}, {below}/{len(tricks)}, {good}/{len(rows)}, {wrong}/{len(rows)}")
+        print(f"  weight {weight:.1f}, false cap {false_cap:4.1f} below P {false_below:.2f}: {ordered}/{len(rows)}, {below}/{len(tricks)}, {good}/{len(rows)}, {wrong}/{len(rows)}")
 
 
 def main() -> None:

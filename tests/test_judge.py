@@ -158,3 +158,12 @@ def test_openai_backend_reads_top_logprobs_from_a_local_server():
         server.shutdown()
     with pytest.raises(ModelError, match="logprobs"):
         Judge(OpenAIChoice("http://127.0.0.1:9/v1", "test", timeout=2)).supports("a", "b")
+
+
+def test_an_answer_the_judge_calls_false_reads_incorrect_whatever_its_key_words(grader):
+    from assistant.grading.judged import CAP_FALSE
+
+    false = "Dropout deactivates a fraction of neurons during inference and is turned off during training."
+    judged = JudgedGrader(grader, Judge(scripted(0.1)), log=lambda m: None).grade("p3-q26", false)
+    assert judged.score <= CAP_FALSE and judged.verdict == "incorrect" and judged.cap == CAP_FALSE
+    assert any(flag.kind == "judged_false" for flag in judged.flags) and grader.grade("p3-q26", false).completeness > CAP_FALSE

@@ -50,6 +50,15 @@ class PointResult:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """What a guard (or the judge) found, said to the user; ``cap`` limits the score (10: a note only)."""
+
+    kind: str  # instruction, non_english, restated, keywords, contradiction, other_question, judged_false
+    message: str
+    cap: float = 10.0
+
+
+@dataclass(frozen=True)
 class Grade:
     question: str
     score: float  # 0..10, one decimal
@@ -58,11 +67,15 @@ class Grade:
     feedback: str
     reference: str
     question_id: str | None = None
-    flags: tuple[str, ...] = field(default=())
+    flags: tuple[Flag, ...] = field(default=())
     completeness: float = 0.0  # 0..10: key-point coverage before any cap (the quick grade's own score)
-    cap: float = 10.0  # the guards' limit on the score (10: no guard fired)
     judge: float | None = None  # 0..10: the judge's correctness, when a judge ran
     grader: str = "quick"  # which grader ran: "quick", or "judged (<model>)"
+
+    @property
+    def cap(self) -> float:
+        """The flags' limit on the score (10: none)."""
+        return min((f.cap for f in self.flags), default=10.0)
 
     @property
     def covered(self) -> tuple[PointResult, ...]:
@@ -87,7 +100,7 @@ class Grade:
             "covered": [p.to_json() for p in self.covered],
             "missed": [p.to_json() for p in self.missed],
             "feedback": self.feedback,
-            "flags": list(self.flags),
+            "flags": [f.message for f in self.flags],
             "judge": None if self.judge is None else round(self.judge, 2),
             "grader": self.grader,
             "reference": self.reference,
@@ -155,16 +168,16 @@ class Grader:
             )
         points = [p.full_text if isinstance(p, KeyPoint) else str(p) for p in (key_points or key_points_from_reference(reference))]
         shown_reference = reference_markdown or reference
-        flags: list[str] = []
+        flags: list[Flag] = []
 
         claims, addressed_grader = claims_of(answer)
         if addressed_grader:
-            flags.append("Instructions addressed to the grader were ignored; only claims about the topic earn credit.")
+            flags.append(Flag("instruction", "Instructions addressed to the grader were ignored; only claims about the topic earn credit."))
         vocabulary = self._vocabulary | frozenset(content_stems(f"{question} {reference}"))
         if not claims or looks_non_english(" ".join(claims), vocabulary):
             if claims:
-                flags.append("The answer does not look like English text; the grader only understands English.")
-            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id, 0.0)
+                flags.append(Flag("non_english", "The answer does not look like English text; the grader only understands English.", 0.0))
+            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id)
 
         question_stems = frozenset(content_stems(question))
         body = " ".join(claims)
@@ -174,8 +187,8 @@ class Grader:
 
         answer_stems = set(content_stems(body, question_stems))
         if not answer_stems:
-            flags.append("The answer mostly restates the question; say what the concept is, does or why it matters.")
-            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id, 0.0)
+            flags.append(Flag("restated", "The answer mostly restates the question; say what the concept is, does or why it matters.", 0.0))
+            return self._result(question, 0.0, [PointResult(p, 0.0, None) for p in points], flags, shown_reference, question_id)
 
         # Points are matched to sentences as written: a short sentence without the question's words
         # embeds as noise. Demoting serves the whole-answer similarity and the word recall.
@@ -200,18 +213,16 @@ class Grader:
         point_mean = float(np.mean([r.coverage for r in results]))
         score = 10 * (holistic + 2 * point_mean) / 3
 
-        cap = 10.0
         if is_keyword_list(body):
-            flags.append("The answer lists keywords without explaining them; write sentences that make claims.")
-            cap = min(cap, CAP_KEYWORDS)
+            flags.append(Flag("keywords", "The answer lists keywords without explaining them; write sentences that make claims.", CAP_KEYWORDS))
         if any(r.contradicted for r in results):
-            flags.append("Part of the answer contradicts the reference: " + "; ".join(r.evidence for r in results if r.contradicted))
-            cap = min(cap, CAP_CONTRADICTION)
+            flags.append(Flag("contradiction", "Part of the answer contradicts the reference: "
+                              + "; ".join(r.evidence for r in results if r.contradicted), CAP_CONTRADICTION))
         other = self._closer_question(raw_body_vec, question_id) if len(body.split()) >= OTHER_QUESTION_MIN_WORDS else None
         if other:
-            flags.append(f"The answer fits another question better: [{other.id}] {other.question}")
-            cap = min(cap, CAP_OTHER_QUESTION)
-        return self._result(question, score, results, flags, shown_reference, question_id, cap)
+            flags.append(Flag("other_question", f"The answer fits another question better: [{other.id}] {other.question}",
+                              CAP_OTHER_QUESTION))
+        return self._result(question, score, results, flags, shown_reference, question_id)
 
     def _closer_question(self, answer_vec: np.ndarray, question_id: str | None):
         """The corpus record the answer matches clearly better than its own question, if any."""
@@ -226,12 +237,10 @@ class Grader:
         return None
 
     @staticmethod
-    def _result(question, completeness, results, flags, reference, question_id, cap) -> Grade:
-        completeness = float(np.clip(completeness, 0, 10))
-        score = round(min(completeness, cap), 1)
-        grade = Grade(question, score, verdict_for(score), tuple(results), "", reference, question_id, tuple(flags),
-                      completeness, cap)
-        return replace(grade, feedback=feedback_for(grade))
+    def _result(question, completeness, results, flags, reference, question_id) -> Grade:
+        grade = Grade(question, 0.0, "", tuple(results), "", reference, question_id, tuple(flags), float(np.clip(completeness, 0, 10)))
+        score = round(min(grade.completeness, grade.cap), 1)
+        return replace(grade, score=score, verdict=verdict_for(score), feedback=feedback_for(replace(grade, score=score)))
 
 
 _VERDICT_SENTENCE = {
@@ -244,7 +253,7 @@ _VERDICT_SENTENCE = {
 
 def feedback_for(grade: Grade) -> str:
     """Short feedback from the verdict and the evidence alone."""
-    parts = list(grade.flags)
+    parts = [f.message for f in grade.flags]
     if grade.judge is not None:
         parts.append(_VERDICT_SENTENCE[grade.verdict])
     covered, missed = grade.covered, grade.missed

@@ -5,9 +5,11 @@ explains it (covered, missed, where), and the guards cap what tricks could infla
 
 where correctness is 10 × the judge's P(what the answer says is true), completeness is the quick
 grader's key-point coverage (0–10), and cap is the guards' limit (a restated question, a keyword
-list, another question's answer, a contradiction). Sentences addressed to the grader are never
-shown to the judge. Nothing here was fitted: the equal weights were set before measuring, and the
-team set (bench/grading.py) confirmed them.
+list, another question's answer, a contradiction), and 3 when the judge says the answer is false
+(P < FALSE_BELOW): key words in a false answer earn no partial credit. Sentences addressed to the
+grader are never shown to the judge. The equal weights were set before measuring; the team set
+(dev, bench/grading.py --sweep) confirmed them and chose the false cap (any threshold from 0.3 to
+0.4 scored the same there).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from dataclasses import replace
 from typing import Callable
 
 from assistant.errors import ModelError
-from assistant.grading.grader import Grade, Grader, claims_of, feedback_for, verdict_for
+from assistant.grading.grader import Flag, Grade, Grader, claims_of, feedback_for, verdict_for
 from assistant.judge import Judge
 
 JUDGE_WEIGHT = 0.5
-CORRECT_INCOMPLETE = 7.0  # correctness from which an answer that misses points is "correct, incomplete"
+FALSE_BELOW, CAP_FALSE = 0.4, 3.0  # the judge says false: the answer reads "incorrect"
+TRUE_ENOUGH = 0.5  # the judge finds the answer true for its own question: the other-question guard does not cap it
+TRUE_FROM = 0.7  # P(true) from which an answer that misses points is "correct, incomplete"
 ANSWER_WORDS = 300  # the judge reads this much of an answer (interview answers are shorter)
 
 
@@ -29,12 +33,14 @@ def combine(completeness: float, correctness: float, cap: float) -> float:
     return round(min(cap, JUDGE_WEIGHT * correctness + (1 - JUDGE_WEIGHT) * completeness), 1)
 
 
-def judged_verdict(score: float, correctness: float, grade: Grade) -> str:
-    """The verdict agrees with the evidence: a correct answer that misses points is "correct, incomplete"."""
-    verdict = verdict_for(score)
-    if verdict != "correct" and grade.cap == 10 and correctness >= CORRECT_INCOMPLETE and grade.missed:
-        return "correct, incomplete"
-    return verdict
+def judged_verdict(score: float, truth: float, capped: bool, missed: bool) -> str:
+    """The verdict says what the judge found, and agrees with the evidence: false (or capped by a
+    guard) is "incorrect"; true but missing points is "correct, incomplete"; in between, "partial"."""
+    if capped or truth < FALSE_BELOW:
+        return verdict_for(score)
+    if score >= 7:
+        return "correct"
+    return "correct, incomplete" if truth >= TRUE_FROM and missed else "partial"
 
 
 class JudgedGrader:
@@ -62,14 +68,20 @@ class JudgedGrader:
         if quick.cap == 0:  # nothing to judge: a restated question, or not English
             return replace(quick, grader=self.name)
         try:
-            correctness = 10 * self.truth(quick, answer)
+            truth = self.truth(quick, answer)
         except ModelError as exc:
             self.available = False
             self._log(f"The judge is unavailable, so grades are quick grades (key-point coverage only): {exc}")
             return quick
-        score = combine(quick.completeness, correctness, quick.cap)
-        grade = replace(quick, score=score, judge=correctness, grader=self.name,
-                        verdict=judged_verdict(score, correctness, quick))
+        flags = quick.flags
+        if truth >= TRUE_ENOUGH:  # it answers this question truly: a closer neighbour in the bank is no reason to cap
+            flags = tuple(f for f in flags if f.kind != "other_question")
+        if truth < FALSE_BELOW:
+            flags += (Flag("judged_false", "The local model judges what your answer says to be false; "
+                           "the key words it uses earn no credit.", CAP_FALSE),)
+        grade = replace(quick, flags=flags, judge=10 * truth, grader=self.name)
+        score = combine(quick.completeness, grade.judge, grade.cap)
+        grade = replace(grade, score=score, verdict=judged_verdict(score, truth, grade.cap < 10, bool(quick.missed)))
         return replace(grade, feedback=feedback_for(grade))
 
     def truth(self, quick: Grade, answer: str) -> float:
