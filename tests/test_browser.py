@@ -1,5 +1,6 @@
 """Each flow of the app in headless Chromium (Debian's /usr/bin/chromium), checked as a person sees it."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,22 +10,49 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (.ci/run installs it)")
 
 
-@pytest.fixture
-def page(app_url):
+SPOKEN = "Dropout randomly switches off neurons during training, and it is turned off at inference."
+
+
+@pytest.fixture(scope="session")
+def spoken_wav(tmp_path_factory) -> Path:
+    """An answer spoken by espeak-ng (Debian), for the fake microphone and the upload."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed (.ci/run installs it)")
+    path = tmp_path_factory.mktemp("speech") / "answer.wav"
+    subprocess.run(["espeak-ng", "-s", "140", "-w", str(path), SPOKEN], check=True)
+    return path
+
+
+def _open(app_url, extra_args=()):
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+                  "--disable-component-update", "--disable-sync", *extra_args],
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page = browser.new_context(viewport={"width": 1280, "height": 1400}, permissions=["microphone"]).new_page()
             page.goto(app_url)
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(app_url):
+    yield from _open(app_url)
+
+
+@pytest.fixture
+def page_with_microphone(app_url, spoken_wav):
+    """Chromium's fake microphone plays the spoken answer into the app's real recorder."""
+    yield from _open(app_url, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                               f"--use-file-for-fake-audio-capture={spoken_wav}"])
 
 
 def _screenshot(page, name: str) -> None:
@@ -73,3 +101,105 @@ def test_ask_then_a_follow_up_in_a_real_browser(page):
     expect(bot.nth(1)).to_contain_text("[p3-q26]", timeout=30_000)
     assert bot.nth(1).inner_text().startswith("[p3-q26]")  # answered from the record of the first question
     _screenshot(page, "ask-follow-up.png")
+
+
+def _start_interview(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Interview me").click()
+    page.get_by_label("Part 3: Model training and Evaluation").check()
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#interview-question")).to_contain_text("Question 1 of", timeout=30_000)
+
+
+def _submit_spoken_answer(page, screenshot: str):
+    """The transcript is in the editable answer box with the delivery figures; submitting grades it."""
+    from playwright.sync_api import expect
+
+    box = page.locator("#interview-answer textarea")
+    expect(box).to_have_value(re.compile(r"Dropout.*during training.*inference"), timeout=60_000)
+    expect(page.locator("#interview-delivery")).to_contain_text("words per minute")
+    box.fill(box.input_value() + " It prevents overfitting.")  # the transcript can be edited before grading
+    page.get_by_role("button", name="Submit answer").click()
+    result = page.locator("#interview-result")
+    expect(result).to_contain_text("Score", timeout=60_000)
+    expect(result).to_contain_text("Delivery:")  # shown beside the grade
+    expect(page.locator("#interview-question")).to_contain_text("Question 2 of")
+    _screenshot(page, screenshot)
+
+
+@pytest.mark.slow
+def test_interview_answered_through_the_microphone(page_with_microphone):
+    page = page_with_microphone
+    _start_interview(page)
+    audio = page.locator("#interview-audio")
+    audio.get_by_role("button", name="Record", exact=True).click()
+    page.wait_for_timeout(7_000)  # the clip lasts about 6 s
+    audio.locator("button.stop-button").click()
+    _submit_spoken_answer(page, "interview-microphone.png")
+
+
+@pytest.mark.slow
+def test_interview_answered_by_uploading_a_recording(page, spoken_wav):
+    _start_interview(page)
+    audio = page.locator("#interview-audio")
+    audio.get_by_label("Upload file").click()
+    audio.get_by_test_id("file-upload").set_input_files(str(spoken_wav))
+    _submit_spoken_answer(page, "interview-upload.png")
+
+
+def test_grade_a_typed_answer_and_a_custom_question(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Grade").click()
+    picker = page.get_by_label("Question (type to search)")
+    picker.click()
+    picker.fill("Dropout")
+    page.get_by_role("option", name=re.compile(r"\[p3-q26\] What does Dropout mean")).click()
+    page.locator("#grade-answer textarea").fill("Dropout switches off random neurons while training; at inference it is off.")
+    page.get_by_role("button", name="Grade", exact=True).click()
+    result = page.locator("#grade-result")
+    expect(result).to_contain_text("Score", timeout=30_000)
+    expect(result).to_contain_text("Covered")
+    expect(result).to_contain_text("Follow-up")
+    _screenshot(page, "grade-bank-question.png")
+    page.get_by_text("…or your own question").click()
+    page.get_by_label("Question", exact=True).fill("What is a variable in C++?")
+    page.get_by_label("Reference answer").fill("A named location in memory that holds a value of a declared type.")
+    page.locator("#grade-answer textarea").fill("A variable is a named memory location holding a value.")
+    page.get_by_role("button", name="Grade", exact=True).click()
+    expect(result).to_contain_text("A named location in memory", timeout=30_000)  # graded against your reference
+    _screenshot(page, "grade-custom-question.png")
+
+
+def test_progress_chart_export_import_and_reset(page, tmp_path):
+    from playwright.sync_api import expect
+
+    _start_interview(page)
+    page.locator("#interview-answer textarea").fill("The cost function measures how far predictions are from the targets.")
+    page.get_by_role("button", name="Submit answer").click()
+    expect(page.locator("#interview-result")).to_contain_text("Score", timeout=30_000)
+    page.get_by_role("tab", name="Progress").click()
+    page.get_by_role("button", name="Refresh").click()
+    chart = page.locator("#mastery-today")  # one day of attempts: bars per part
+    expect(chart.locator("svg.marks")).to_be_visible(timeout=30_000)  # Vega drew it
+    expect(chart).to_contain_text("Part 3")
+    assert not page.locator("#mastery-over-time").is_visible()
+    _screenshot(page, "progress.png")
+    page.get_by_role("button", name="Export progress").click()
+    link = page.locator("#progress-file a").first
+    expect(link).to_be_visible(timeout=30_000)
+    with page.expect_download() as download:
+        link.click()
+    exported = tmp_path / "progress.sqlite3"
+    download.value.save_as(exported)
+    assert exported.stat().st_size > 0
+    page.get_by_label("I want to delete all my progress").check()
+    page.get_by_role("button", name="Reset").click()
+    expect(page.get_by_text("Progress reset.")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_text("No graded attempts yet")).to_be_visible(timeout=30_000)
+    page.locator("#progress-import input[type=file]").set_input_files(str(exported))
+    expect(page.get_by_text("Progress imported.")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_text("Review queue", exact=False)).to_be_visible(timeout=30_000)  # the attempt is back
