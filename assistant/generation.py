@@ -36,16 +36,8 @@ class LlamaCppGenerator:
 
     def load(self):
         if self._llm is None:
-            path = gguf_path(self.spec, self._cache_dir)
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise ModelError("llama-cpp-python is not installed; run 'make llm' (it builds in about 7 minutes).") from None
             self._log(f"Loading {self.spec.name} …")
-            try:
-                self._llm = Llama(model_path=str(path), n_ctx=4096, n_threads=self._threads, verbose=False)
-            except (ValueError, RuntimeError, MemoryError) as exc:
-                raise ModelError(f"Cannot load {path}: {exc}.") from None
+            self._llm = open_llama(self.spec, self._cache_dir, 4096, self._threads)
         return self._llm
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
@@ -55,6 +47,19 @@ class LlamaCppGenerator:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+
+
+def open_llama(spec, cache_dir: Path, n_ctx: int, threads: int):
+    """The packaged GGUF in llama.cpp (assembled and checked on first use), or one clear error."""
+    path = gguf_path(spec, cache_dir)
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise ModelError("llama-cpp-python is not installed; run 'make llm' (it builds in about 7 minutes).") from None
+    try:
+        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+    except (ValueError, RuntimeError, MemoryError) as exc:
+        raise ModelError(f"Cannot load {path}: {exc}.") from None
 
 
 class TransformersGenerator:

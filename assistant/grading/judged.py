@@ -6,8 +6,10 @@ explains it (covered, missed, where), and the guards cap what tricks could infla
 where correctness is 10 × the judge's P(what the answer says is true), completeness is the quick
 grader's key-point coverage (0–10), and cap is the guards' limit (a restated question, a keyword
 list, another question's answer, a contradiction), and 3 when the judge says the answer is false
-(P < FALSE_BELOW): key words in a false answer earn no partial credit. Sentences addressed to the
-grader are never shown to the judge. The equal weights were set before measuring; the team set
+(P < FALSE_BELOW): key words in a false answer earn no partial credit. The other-question guard
+yields when the judge finds the answer true for its own question (P >= TRUE_ENOUGH): a close
+neighbour in the bank is no reason to cap a right answer. Sentences addressed to the grader are
+never shown to the judge. The equal weights were set before measuring; the team set
 (dev, bench/grading.py --sweep) confirmed them and chose the false cap (any threshold from 0.3 to
 0.4 scored the same there).
 """

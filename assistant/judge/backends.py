@@ -52,21 +52,14 @@ class LlamaCppChoice:
 
     def load(self):
         if self._llm is None:
-            from assistant.models import gguf_path
+            from assistant.generation import open_llama
 
-            path = gguf_path(self.spec, self._cache_dir)
-            try:
-                from llama_cpp import Llama
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-            except ImportError:
-                raise ModelError("llama-cpp-python is not installed; run 'make llm' (it builds in about 7 minutes).") from None
-            try:
-                llm = Llama(model_path=str(path), n_ctx=self._n_ctx, n_threads=self._threads, verbose=False)
-            except (ValueError, RuntimeError, MemoryError) as exc:
-                raise ModelError(f"Cannot load {path}: {exc}.") from None
+            llm = open_llama(self.spec, self._cache_dir, self._n_ctx, self._threads)
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
             template = llm.metadata.get("tokenizer.chat_template")
             if not template:
-                raise ModelError(f"{path} has no chat template; the judge needs an instruction-tuned model.")
+                raise ModelError(f"{self.spec.name} has no chat template; the judge needs an instruction-tuned model.")
             text = llm._model.token_get_text
             self._format = Jinja2ChatFormatter(template, eos_token=text(llm.token_eos()),
                                                bos_token=text(llm.token_bos()) if llm.token_bos() != -1 else "")
