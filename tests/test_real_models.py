@@ -128,7 +128,7 @@ def test_the_judges_prompt_cache_changes_no_probability(real_engine):
     cached = judge.correctness("What is ReLU?", points, "ReLU keeps negative inputs.")
     judge.backend.load().reset()
     fresh = judge.correctness("What is ReLU?", points, "ReLU keeps negative inputs.")
-    assert cached == pytest.approx(fresh, abs=0.02)
+    assert cached == pytest.approx(fresh, abs=1e-6)  # the same pieces, read the same way
 
 
 def test_the_dropout_inversion_is_never_shown_as_an_answer(real_engine):

@@ -21,7 +21,7 @@ import numpy as np
 
 from assistant.errors import ModelError
 from assistant.judge.base import Judge, normalise
-from assistant.judge.prompts import Message
+from assistant.judge.prompts import JUDGED_STARTS, Message
 
 Options = Sequence[Sequence[str]]
 
@@ -37,7 +37,12 @@ def _option_probabilities(logits: np.ndarray, option_ids: Sequence[Sequence[int]
 
 class LlamaCppChoice:
     """The packaged GGUF through llama.cpp; its own context (so its prompt cache survives the
-    generator's), behind the generator's lock (one model at a time on the CPU)."""
+    generator's), behind the generator's lock (one model at a time on the CPU).
+
+    A prompt is always read in the same two pieces: the shared prefix (up to where the judged text
+    begins) and the rest. llama.cpp's numbers depend on how tokens are batched, so reading it any
+    other way would make a judgement depend on what was judged before; this way the cached prefix
+    gives exactly the probabilities a fresh read gives."""
 
     def __init__(self, model_key: str, cache_dir: Path, threads: int | None = None, lock: threading.Lock | None = None,
                  n_ctx: int = 2048) -> None:
@@ -79,18 +84,17 @@ class LlamaCppChoice:
         with self._lock:
             llm = self.load()
             prompt = self._format(messages=list(messages)).prompt
-            tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
-            if len(tokens) >= self._n_ctx:
-                raise ModelError(f"The judge's prompt has {len(tokens)} tokens, over its {self._n_ctx}-token context.")
-            cached = llm.input_ids[: llm.n_tokens]
-            shared = 0
-            for a, b in zip(cached, tokens):
-                if a != b:
-                    break
-                shared += 1
-            llm.n_tokens = min(shared, len(tokens) - 1)  # at least one token is read, for fresh logits
+            cut = max((prompt.rfind(start) + len(start) for start in JUDGED_STARTS if start in prompt), default=0)
+            prefix, rest = (llm.tokenize(part.encode(), add_bos=False, special=True) for part in (prompt[:cut], prompt[cut:]))
+            if len(prefix) + len(rest) >= self._n_ctx:
+                raise ModelError(f"The judge's prompt has {len(prefix) + len(rest)} tokens, over its {self._n_ctx}-token context.")
+            cached = llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix
             try:
-                llm.eval(tokens[llm.n_tokens:])
+                if not cached:
+                    llm.n_tokens = 0
+                    llm.eval(prefix)
+                llm.n_tokens = len(prefix)
+                llm.eval(rest)
             except RuntimeError as exc:
                 llm.reset()
                 raise ModelError(f"The judge model failed on a prompt ({exc}).") from None

@@ -32,6 +32,9 @@ YES, NO = ("yes", "Yes", "YES"), ("no", "No", "NO")
 REFERENCE_WORDS = 150  # the reference is cut to this many words: prompt reading is most of the cost
 
 _DELIMITER = re.compile(r"</?\s*(answer|statement)\s*>", re.IGNORECASE)
+# Where the text being judged begins: everything before the last of these is shared by every
+# answer to a question (or every sentence checked against a reference), and is read as one piece.
+JUDGED_STARTS = ("<answer>\n", "<statement>\n")
 
 
 def delimit(text: str) -> str:
