@@ -99,18 +99,19 @@ class Engine:
 
     @cached_property
     def transcriber(self):
-        """Speech to text on this machine (faster-whisper), primed with the bank's vocabulary; loads on first use."""
-        from assistant.speech import priming_prompt
+        """Speech to text on this machine (faster-whisper); loads on first use."""
         from assistant.speech.whisper import FasterWhisperTranscriber
 
-        return FasterWhisperTranscriber(self.settings.cache_dir, priming_prompt(self.corpus))
+        return FasterWhisperTranscriber(self.settings.cache_dir)
 
     def listen(self, audio, question_id: str | None = None):
-        """A spoken answer's transcript and delivery figures (key terms: those of the bank question, if any)."""
-        from assistant.speech import bank_vocabulary, delivery_for, key_terms
+        """A spoken answer's transcript (primed with its question and the bank's vocabulary) and
+        delivery figures (key terms: those of the bank question, if any)."""
+        from assistant.speech import bank_vocabulary, delivery_for, key_terms, priming_prompt
 
-        transcript = self.transcriber.transcribe(audio)
-        terms = key_terms(self.corpus.get(question_id), bank_vocabulary(self.corpus)) if question_id else []
+        record = self.corpus.get(question_id) if question_id else None
+        transcript = self.transcriber.transcribe(audio, priming_prompt(self.corpus, record.question if record else ""))
+        terms = key_terms(record, bank_vocabulary(self.corpus)) if record else []
         return transcript, delivery_for(transcript, terms)
 
     @cached_property

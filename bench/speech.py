@@ -8,8 +8,9 @@ minute). Synthetic speech is cleaner than a person's: no background noise, no he
 fillers, no accent drift, perfectly even pace, but a robotic prosody Whisper was not trained on.
 It measures the transcriber, not a candidate.
 
-- WER of the transcript against the spoken text, with no prompt and primed with the bank's
-  vocabulary (what the product does), on the first --answers reference answers (cut to 60 words).
+- WER of the transcript against the spoken text, with no prompt and primed with the question and
+  the bank's vocabulary (what the product does), on the first --answers reference answers (cut
+  to 60 words).
 - Key-term recall: the question's key terms that were spoken and appear in the transcript.
 - Real-time factor: (model load + decoding + VAD) / audio seconds, and decoding alone.
 - Inserted terms: the team set's wrong answers spoken; a key term of the question that appears in
@@ -76,11 +77,9 @@ def main() -> None:
     corpus, vocabulary = engine.corpus, bank_vocabulary(engine.corpus)
     tmp = Path(tempfile.mkdtemp())
     started = time.perf_counter()
-    primed = FasterWhisperTranscriber(engine.settings.cache_dir, priming_prompt(corpus))
-    primed.load()
+    transcriber = FasterWhisperTranscriber(engine.settings.cache_dir)
+    transcriber.load()
     load_s = time.perf_counter() - started
-    plain = FasterWhisperTranscriber(engine.settings.cache_dir)
-    plain._model = primed.load()  # the same weights, no prompt
 
     edits = {"plain": [0, 0], "primed": [0, 0]}
     recall, audio_s, decode_s = [0, 0], 0.0, 0.0
@@ -90,9 +89,9 @@ def main() -> None:
         for voice in VOICES:
             for speed in SPEEDS:
                 wav = speak(text, tmp / "ref.wav", voice, speed)
-                for name, transcriber in (("plain", plain), ("primed", primed)):
+                for name, prompt in (("plain", ""), ("primed", priming_prompt(corpus, record.question))):
                     t0 = time.perf_counter()
-                    transcript = transcriber.transcribe(wav)
+                    transcript = transcriber.transcribe(wav, prompt)
                     if name == "primed":
                         decode_s += time.perf_counter() - t0
                         audio_s += transcript.seconds
@@ -117,7 +116,7 @@ def main() -> None:
         record = corpus.get(row["id"])
         terms = key_terms(record, vocabulary)
         for kind in ("good", "partial", "wrong"):
-            transcript = primed.transcribe(speak(row[kind], tmp / "answer.wav"))
+            transcript = transcriber.transcribe(speak(row[kind], tmp / "answer.wav"), priming_prompt(corpus, record.question))
             if kind == "wrong":
                 spoken_wrong += 1
                 said = {stem(w) for w in words(row[kind])}

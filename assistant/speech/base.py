@@ -23,9 +23,10 @@ class Transcript:
 class Transcriber(Protocol):
     name: str
 
-    def transcribe(self, audio: Path) -> Transcript:
-        """The words spoken in an audio file. Raises InvalidInputError for a file that is not audio,
-        is longer than MAX_SECONDS or holds no speech, and ModelError if the model cannot run."""
+    def transcribe(self, audio: Path, prompt: str = "") -> Transcript:
+        """The words spoken in an audio file (``prompt``: text that primes the decoder). Raises
+        InvalidInputError for a file that is not audio, is longer than MAX_SECONDS or holds no
+        speech, and ModelError if the model cannot run."""
         ...
 
 
@@ -37,7 +38,9 @@ class ScriptedTranscriber:
     def __init__(self, text: str, seconds: float = 10.0) -> None:
         self.result = Transcript(text, seconds, seconds)
         self.files: list[Path] = []
+        self.prompts: list[str] = []
 
-    def transcribe(self, audio: Path) -> Transcript:
+    def transcribe(self, audio: Path, prompt: str = "") -> Transcript:
         self.files.append(Path(audio))
+        self.prompts.append(prompt)
         return self.result

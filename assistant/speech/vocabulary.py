@@ -15,7 +15,7 @@ _GENERIC = set("""explain mean means meaning difference different use used using
     some many most find need help technique techniques network networks neural like data processing value values model
     models learning function functions tasks elements algorithm algorithms optimal deep mitigate process training""".split())
 _TERM = re.compile(r"\b([A-Z][a-z]*[A-Z][A-Za-z]*|[A-Z]{2,}[a-z]?s?)\b")  # ReLU, TensorFlow, LSTM, GANs
-PROMPT_WORDS = 120  # Whisper reads at most ~224 prompt tokens
+PROMPT_TERMS = 60  # with the question, well inside the ~224 prompt tokens Whisper reads
 
 
 def _title_terms(record: Record) -> list[str]:
@@ -37,9 +37,11 @@ def bank_vocabulary(corpus: Corpus) -> list[str]:
     return [spelled[s] for s, _ in counts.most_common()]
 
 
-def priming_prompt(corpus: Corpus) -> str:
-    """What the transcriber reads first: the bank's vocabulary, never one answer's key points."""
-    return "Deep learning interview. Glossary: " + ", ".join(bank_vocabulary(corpus)[:PROMPT_WORDS]) + "."
+def priming_prompt(corpus: Corpus, question: str = "") -> str:
+    """What the transcriber reads first: the question being answered and the bank's vocabulary,
+    never the key points of the answer being graded. On 24 espeak-ng clips outside bench/speech.py's
+    set, WER was 9.9% with no prompt, 10.4% with a 120-term glossary alone, 9.2% with this."""
+    return f"{' '.join(question.split())} " + ", ".join(bank_vocabulary(corpus)[:PROMPT_TERMS]) + "."
 
 
 def key_terms(record: Record, vocabulary: list[str], most: int = 6) -> list[str]:

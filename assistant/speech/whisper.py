@@ -2,8 +2,8 @@
 
 The model is assembled once from its two packages and checked against its SHA-256
 (assistant/models.py). Decoding is greedy (beam 1) with voice-activity detection, primed with
-the bank's technical vocabulary, never with the key points of the answer being graded: that
-would write reference terms into an answer that did not say them.
+the question and the bank's technical vocabulary (vocabulary.py), never with the key points of
+the answer being graded: that would write reference terms into an answer that did not say them.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ SAMPLE_RATE = 16_000
 
 
 class FasterWhisperTranscriber:
-    def __init__(self, cache_dir: Path, prompt: str = "", threads: int | None = None) -> None:
+    def __init__(self, cache_dir: Path, threads: int | None = None) -> None:
         self.name = "faster-whisper:base"
-        self._cache_dir, self._prompt = cache_dir, prompt
+        self._cache_dir = cache_dir
         self._threads = threads or min(4, os.cpu_count() or 2)
         self._model = None
         self._lock = threading.Lock()
@@ -41,7 +41,7 @@ class FasterWhisperTranscriber:
                 raise ModelError(f"Cannot load the speech model at {path}: {exc}") from None
         return self._model
 
-    def transcribe(self, audio: Path) -> Transcript:
+    def transcribe(self, audio: Path, prompt: str = "") -> Transcript:
         samples = read_audio(audio)
         seconds = len(samples) / SAMPLE_RATE
         if seconds > MAX_SECONDS:
@@ -50,7 +50,7 @@ class FasterWhisperTranscriber:
         with self._lock:
             model = self.load()
             segments, _ = model.transcribe(samples, language="en", beam_size=1, vad_filter=True,
-                                           initial_prompt=self._prompt or None, condition_on_previous_text=False)
+                                           initial_prompt=prompt or None, condition_on_previous_text=False)
             segments = [s for s in segments if s.text.strip()]
         text = " ".join(s.text.strip() for s in segments).strip()
         if not text:
