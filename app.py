@@ -348,7 +348,8 @@ def build() -> gr.Blocks:
             typed = gr.Textbox(label="Your answer", lines=6, elem_id="grade-answer")
             grade_button = gr.Button("Grade", variant="primary")
             graded = gr.Markdown(elem_id="grade-result")
-            grade_button.click(grade_answer, [picked, custom_q, custom_ref, typed, delivery_g], graded, api_name="grade")
+            grade_button.click(grade_answer, [picked, custom_q, custom_ref, typed, delivery_g], graded, api_name="grade").then(
+                lambda: (None, ""), None, [delivery_g, heard_g])  # the next answer is typed unless recorded again
             for event in (spoken_g.stop_recording, spoken_g.upload):
                 event(transcribe, [spoken_g, picked, typed], [typed, heard_g, delivery_g, spoken_g], api_name=False)
         with gr.Tab("Progress"):
