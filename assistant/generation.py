@@ -69,7 +69,7 @@ class TransformersGenerator:
         self.name = f"transformers:{Path(gguf_file or model).name}"
         self._model_ref, self._gguf = model, gguf_file
         self._model = self._tokenizer = None
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # the judge reads the same model: one at a time
 
     @classmethod
     def from_packaged(cls, model_key: str, cache_dir: Path) -> "TransformersGenerator":
@@ -93,7 +93,7 @@ class TransformersGenerator:
     def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
-        with self._lock:
+        with self.lock:
             model, tokenizer = self.load()
             inputs = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True)
             streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)

@@ -1,8 +1,9 @@
 """Judge backends: where the next-token probabilities come from.
 
 - llama.cpp (default): the packaged GGUF in process; the logits of the last position. The KV
-  cache of the longest shared prefix is kept between calls, so the answers to one question (and
-  the sentences checked against one reference) only pay for their own tokens.
+  cache of the shared prefix (everything before the judged text) is kept between calls, so the
+  answers to one question (and the sentences checked against one reference) only pay for their
+  own tokens.
 - an OpenAI-compatible server (vLLM, llama.cpp server): ``logprobs`` / ``top_logprobs`` of a
   one-token reply.
 - transformers: the logits of one forward pass.
@@ -130,11 +131,11 @@ class OpenAIChoice:
 
 
 class TransformersChoice:
-    """One forward pass of a transformers causal LM (shared with the transformers generator)."""
+    """One forward pass of a transformers causal LM (shared with the transformers generator, behind its lock)."""
 
-    def __init__(self, load: Callable[[], tuple], name: str) -> None:
+    def __init__(self, load: Callable[[], tuple], name: str, lock: threading.Lock | None = None) -> None:
         self._load, self.name = load, name
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
         import torch
@@ -170,9 +171,9 @@ def make_judge(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b", gene
     if backend == "extractive":
         return None
     if backend == "llama":
-        return Judge(LlamaCppChoice(model_key, cache_dir, lock=getattr(generator, "lock", None)))
+        return Judge(LlamaCppChoice(model_key, cache_dir, lock=generator.lock))
     if backend == "transformers":
-        return Judge(TransformersChoice(generator.load, generator.name))
+        return Judge(TransformersChoice(generator.load, generator.name, lock=generator.lock))
     if backend == "openai":
         from assistant.generation import openai_settings
 
