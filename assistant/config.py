@@ -53,6 +53,11 @@ class Settings:
     backend: str = field(default_factory=lambda: os.environ.get("ASSISTANT_BACKEND", "llama"))
     # The packaged language model: "qwen-1.5b" (default) or "qwen-0.5b" (for small machines).
     llm: str = field(default_factory=lambda: os.environ.get("ASSISTANT_LLM", "qwen-1.5b"))
+    # Progress in PostgreSQL (postgresql://user:password@host/db) instead of the SQLite file in
+    # data_dir: for a coach that several app processes serve.
+    database_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_DATABASE_URL", ""))
+    # Whose progress the command line reads and writes ("" on a laptop without logins).
+    user: str = field(default_factory=lambda: os.environ.get("ASSISTANT_USER", ""))
     # Queries longer than this many characters are truncated (with a notice).
     max_query_chars: int = 2000
 

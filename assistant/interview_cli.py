@@ -7,7 +7,7 @@ from typing import TextIO
 
 from assistant.errors import InvalidInputError
 from assistant.interview import Session, plan_questions, summarize
-from assistant.progress import ProgressStore
+from assistant.progress import open_store
 
 HELP = "Type your answer; finish with an empty line. Commands: /skip, /show (reference answer), /end."
 
@@ -32,7 +32,7 @@ def _read_answer(stdin: TextIO, stdout: TextIO) -> str | None:
 def run_interview(engine, args, stdin: TextIO, stdout: TextIO) -> int:
     if args.count < 1:
         raise InvalidInputError("--count must be at least 1.")
-    store = ProgressStore()
+    store = open_store(engine.settings, engine.settings.user)
     corpus = engine.corpus
     labels = {r.part: r.part_label for r in corpus}
     unknown = sorted(set(args.part or ()) - set(labels))
@@ -80,9 +80,9 @@ def run_interview(engine, args, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def run_progress(engine, args, stdin: TextIO, stdout: TextIO) -> int:
-    store = ProgressStore()
+    store = open_store(engine.settings, engine.settings.user)
     if args.reset:
-        print(f"Delete every attempt in {store.path}? Type 'yes' to confirm: ", end="", file=stdout, flush=True)
+        print(f"Delete every attempt in {store.where}? Type 'yes' to confirm: ", end="", file=stdout, flush=True)
         store.reset(confirm=stdin.readline().strip().lower() == "yes")
         print("Progress reset.", file=stdout)
         return 0
@@ -92,7 +92,7 @@ def run_progress(engine, args, stdin: TextIO, stdout: TextIO) -> int:
     if args.export:
         print(f"Progress copied to {store.export(args.export)}.", file=stdout)
     mastery = store.mastery_by_part()
-    print(f"Progress file: {store.path}", file=stdout)
+    print(f"Progress: {store.where}" + (f" (user {store.user})" if store.user else ""), file=stdout)
     if not mastery:
         print("No graded attempts yet: run 'assistant interview'.", file=stdout)
         return 0

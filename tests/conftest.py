@@ -1,3 +1,4 @@
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -78,3 +79,17 @@ def app_url(tmp_path_factory):
     app.demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, show_error=False)
     yield f"http://127.0.0.1:{port}/"
     app.demo.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the test session (Debian's binaries, loopback, temporary data)."""
+    from postgres_server import PostgresServer, binaries
+
+    if binaries() is None and os.environ.get("CI"):
+        pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql package")
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    server = PostgresServer().start()
+    yield server
+    server.close()

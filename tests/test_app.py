@@ -143,7 +143,7 @@ def test_sigkill_of_the_app_mid_burst_loses_no_acknowledged_grade(tmp_path):
     import time
     from pathlib import Path
 
-    from assistant.progress import ProgressStore
+    from assistant.progress import SQLiteStore
 
     root = Path(__file__).resolve().parent.parent
     with socket.socket() as s:
@@ -171,6 +171,6 @@ def test_sigkill_of_the_app_mid_burst_loses_no_acknowledged_grade(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
-    store = ProgressStore(Path(os.environ["ASSISTANT_DATA_DIR"]) / "progress.sqlite3")
+    store = SQLiteStore(Path(os.environ["ASSISTANT_DATA_DIR"]) / "progress.sqlite3")
     stored = [a.answer for a in store.attempts()]
     assert set(acknowledged) <= set(stored) and store.integrity_ok()

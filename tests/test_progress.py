@@ -10,14 +10,14 @@ import pytest
 from assistant.embedders import FakeEmbedder
 from assistant.grading import Grader
 from assistant.interview import Session, plan_questions, summarize
-from assistant.progress import ProgressError, ProgressStore
+from assistant.progress import ProgressError, SQLiteStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def store(tmp_path):
-    return ProgressStore(tmp_path / "progress.sqlite3")
+    return SQLiteStore(tmp_path / "progress.sqlite3")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ProgressError, match="ASSISTANT_DATA_DIR"):
-        ProgressStore(blocker / "progress.sqlite3")
+        SQLiteStore(blocker / "progress.sqlite3")
 
 
 def _burst(path, acknowledged):
@@ -114,7 +114,7 @@ def _burst(path, acknowledged):
     from assistant.config import PROJECT_ROOT
 
     corpus = load_corpus(PROJECT_ROOT / "corpus")
-    store, grader = ProgressStore(path), Grader(FakeEmbedder(), corpus)
+    store, grader = SQLiteStore(path), Grader(FakeEmbedder(), corpus)
     g = grader.grade("p3-q26", "Dropout deactivates neurons.")
     for i in range(100_000):
         attempt = store.record(g, "Part 3", f"answer {i}", T0 + timedelta(seconds=i))
@@ -123,7 +123,7 @@ def _burst(path, acknowledged):
 
 def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path):
     path = tmp_path / "progress.sqlite3"
-    ProgressStore(path)
+    SQLiteStore(path)
     acknowledged = multiprocessing.get_context("spawn").Queue()
     child = multiprocessing.get_context("spawn").Process(target=_burst, args=(path, acknowledged))
     child.start()
@@ -138,7 +138,7 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path):
             seen.append(acknowledged.get(timeout=1))
         except Exception:
             break
-    store = ProgressStore(path)
+    store = SQLiteStore(path)
     stored = {a.answer for a in store.attempts()}
     assert len(seen) >= 30 and set(seen) <= stored
     assert store.integrity_ok()

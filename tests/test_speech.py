@@ -85,7 +85,7 @@ def test_cli_grades_a_spoken_answer(monkeypatch, capsys, tmp_path):
 def test_progress_keeps_delivery_and_upgrades_an_old_file(tmp_path, corpus):
     from assistant.embedders import FakeEmbedder
     from assistant.grading import Grader
-    from assistant.progress import ProgressStore
+    from assistant.progress import SQLiteStore
 
     old = tmp_path / "old.sqlite3"
     with sqlite3.connect(old) as db:  # a progress file from before spoken answers
@@ -94,7 +94,7 @@ def test_progress_keeps_delivery_and_upgrades_an_old_file(tmp_path, corpus):
                          "missed TEXT NOT NULL, created_at TEXT NOT NULL);"
                          "INSERT INTO attempts VALUES (1, 'p3-q26', 'Part 3', 'typed', 5.0, 'partial', '[]', '[]', "
                          "'2026-11-01T10:00:00+00:00');")
-    store = ProgressStore(old)
+    store = SQLiteStore(old)
     grade = Grader(FakeEmbedder(), corpus).grade("p3-q26", SPOKEN)
     store.record(grade, "Part 3", SPOKEN, delivery={"words_per_minute": 120})
     typed, spoken = store.attempts()

@@ -1,0 +1,67 @@
+"""A real PostgreSQL server for tests: Debian's binaries, a temporary data directory, loopback only.
+
+Debian's `postgresql` package provides the binaries (.ci/run installs it). The server refuses to
+run as root, so as root it runs as the package's `postgres` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.bin = binaries()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (.ci/run does)")
+        self.dir = Path(tempfile.mkdtemp(prefix="coach-pg-"))
+        self.port = _free_port()
+        self.url = f"postgresql://coach:coach@127.0.0.1:{self.port}/coach"
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as, *args], check=True, capture_output=True, text=True, cwd=self.dir,
+                       env={**os.environ, "PGPASSWORD": "coach"})
+
+    def start(self) -> "PostgresServer":
+        if self._as:
+            shutil.chown(self.dir, "postgres", "postgres")
+        password = self.dir / "pw"
+        password.write_text("coach\n")
+        if self._as:
+            shutil.chown(password, "postgres", "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", "coach", "--pwfile", str(password),
+                  "-A", "scram-sha-256", "--no-sync")
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w", "start", "-o",
+                  f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=on")
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "coach", "coach")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run([*self._as, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", mode, "-w", "stop"],
+                       capture_output=True, cwd=self.dir)
+
+    def restart(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w", "start", "-o",
+                  f"-h 127.0.0.1 -p {self.port} -k {self.dir}")
+
+    def close(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
