@@ -383,7 +383,7 @@ def build() -> gr.Blocks:
                                   label="Mastery per part over time (latest score of each question attempted)")
             mastery_today = gr.BarPlot(x="part", y="score", y_lim=[0, 10], visible=False, elem_id="mastery-today",
                                        label="Mastery per part (latest score of each question attempted)")
-            queue = gr.Markdown()
+            queue = gr.Markdown(elem_id="progress-status")
             with gr.Row():
                 export_button = gr.Button("Export progress")
                 exported = gr.File(label="Progress file", elem_id="progress-file")
@@ -412,15 +412,25 @@ def server_address(env) -> tuple[str, int]:
         raise AssistantError(f"The port {port!r} is not a number; set ASSISTANT_PORT (or GRADIO_SERVER_PORT) to e.g. 7860.") from None
 
 
+def login_check(settings, env):
+    """Gradio's auth: the users file (each user's own progress) if it has users, else the single
+    ASSISTANT_USERNAME / ASSISTANT_PASSWORD pair, else None (no login)."""
+    from assistant.users import UsersFile
+
+    users = UsersFile(settings.data_dir / "users.json")
+    if users.names():
+        return users.verify
+    user, password = env.get("ASSISTANT_USERNAME"), env.get("ASSISTANT_PASSWORD")
+    return (user, password) if user and password else None
+
+
 def main() -> int:
     try:
         host, port = server_address(os.environ)
-        auth = None
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            user, password = os.environ.get("ASSISTANT_USERNAME"), os.environ.get("ASSISTANT_PASSWORD")
-            if not (user and password):
-                raise AssistantError(f"Listening on {host} needs ASSISTANT_USERNAME and ASSISTANT_PASSWORD; refusing to start.")
-            auth = (user, password)
+        auth = login_check(ENGINE.settings, os.environ)
+        if auth is None and host not in ("127.0.0.1", "localhost", "::1"):
+            raise AssistantError(f"Listening on {host} needs logins: add users with 'assistant users add NAME', "
+                                 "or set ASSISTANT_USERNAME and ASSISTANT_PASSWORD; refusing to start.")
         ENGINE.retriever  # build or load the index before the first user waits for it
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

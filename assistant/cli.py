@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, TextIO
 
 from assistant.config import Settings
-from assistant.errors import AssistantError, InvalidInputError
+from assistant.errors import AssistantError, InvalidInputError, ModelError
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", help="build the search index or show its status")
     index.add_argument("action", choices=["build", "status"])
+    index.add_argument("--expand", action="store_true",
+                       help="first have the language model write searches for questions that have none (about 6 s each)")
 
     show = sub.add_parser("show", help="print one question and its reference answer")
     show.add_argument("id", help="question id, e.g. p3-q26")
@@ -74,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     progress.add_argument("--export", type=Path, help="copy the progress file here")
     progress.add_argument("--import", dest="import_", type=Path, help="replace progress with an exported file")
     progress.add_argument("--reset", action="store_true", help="delete all progress (asks to confirm)")
+    users = sub.add_parser("users", help="logins for a coach hosted for several people: add, list, remove")
+    users.add_argument("action", choices=["add", "list", "remove"])
+    users.add_argument("name", nargs="?", help="the user name (add, remove)")
+    users.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     return parser
 
 
@@ -88,7 +94,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
 
         engine = Engine(settings)
         if args.command == "index":
-            return _index(engine, args.action, stdout)
+            return _index(engine, args.action, stdout, args.expand)
         if args.command == "show":
             record = engine.corpus.get(args.id)
             print(f"[{record.id}] {record.part_label}\n{record.question}\n\n{record.answer}", file=stdout)
@@ -109,6 +115,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             from assistant.interview_cli import run_progress
 
             return run_progress(engine, args, stdin, stdout)
+        if args.command == "users":
+            return _users(settings, args, stdin, stdout)
         return _interactive(engine, stdin, stdout)  # "chat", or no command
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -251,19 +259,58 @@ def _render_grade(grade) -> str:
     return "\n".join(lines)
 
 
-def _index(engine, action: str, stdout: TextIO) -> int:
+def _users(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
+    from assistant.users import UsersFile
+
+    users = UsersFile(settings.data_dir / "users.json")
+    if args.action == "list":
+        names = users.names()
+        print("\n".join(names) if names else f"No users yet ({users.path}): anyone who reaches the app may use it.", file=stdout)
+        return 0
+    if not args.name:
+        raise InvalidInputError(f"'assistant users {args.action}' needs a user name.")
+    if args.action == "remove":
+        users.remove(args.name)
+        print(f"Removed {args.name}; their progress is kept.", file=stdout)
+        return 0
+    if args.password_stdin:
+        password = stdin.readline().rstrip("\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Again: ") != password:
+            raise InvalidInputError("The two passwords differ; nothing was changed.")
+    new = users.add(args.name, password)
+    print(f"{'Added' if new else 'Changed the password of'} {args.name} ({users.path}).", file=stdout)
+    return 0
+
+
+def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
     """Build or check every index the engine uses: retrieval and, with another model, grading."""
     from assistant.index import CorruptIndex, StaleIndex, read_manifest, rebuild_index
 
-    needed = [(engine.index_dir(), lambda: engine.embedder)]
-    if engine.settings.grader_embedder != engine.settings.embedder:
-        needed.append((engine.index_dir(engine.settings.grader_embedder), lambda: engine.grading_embedder))
+    records = engine.corpus.records
+    if expand:
+        from assistant.expansion import expand as write_searches
+
+        if engine.generator is None:
+            raise ModelError("--expand needs a language model; drop --backend extractive.")
+        count = write_searches(records, engine.expansions, engine.generator)
+        print(f"Wrote searches for {count} questions (kept in {engine.expansions.cache_file}).", file=stdout)
+    expansions = engine.expansions.for_records(records)
+    from assistant.expansion import expansion_hash
+
+    needed = [(engine.index_dir(), lambda: engine.embedder, expansions)]
+    if engine.settings.grader_embedder != engine.settings.embedder:  # grading reads record vectors only
+        needed.append((engine.index_dir(engine.settings.grader_embedder), lambda: engine.grading_embedder, {}))
     status = 0
-    for directory, embedder in needed:
+    for directory, embedder, searches in needed:
         if action == "build":
-            manifest = rebuild_index(engine.corpus.records, engine.corpus.content_hash, embedder(), directory).manifest
+            manifest = rebuild_index(records, engine.corpus.content_hash, embedder(), directory, searches).manifest
             print(f"Built {directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
-                  f"{manifest.embedder} ({manifest.dim}-d), {manifest.build_seconds:.1f} s.", file=stdout)
+                  f"{manifest.expansion_count} written searches, {manifest.embedder} ({manifest.dim}-d), "
+                  f"{manifest.build_seconds:.1f} s.", file=stdout)
             continue
         try:
             manifest = read_manifest(directory)
@@ -271,10 +318,14 @@ def _index(engine, action: str, stdout: TextIO) -> int:
             print(f"{directory}: not usable ({reason}); it will be built on first use, or run 'assistant index build'.", file=stdout)
             status = 1
             continue
-        fresh = manifest.corpus_hash == engine.corpus.content_hash and manifest.embedder == embedder().name
-        print(f"{directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, {manifest.embedder} "
-              f"({manifest.dim}-d, {manifest.kind}), built {manifest.built_at}; "
-              + ("up to date." if fresh else "stale (the corpus or model changed): it will be rebuilt on first use."), file=stdout)
+        fresh = (manifest.corpus_hash, manifest.embedder, manifest.expansions) == (
+            engine.corpus.content_hash, embedder().name, expansion_hash(searches) if searches else ""
+        )
+        print(f"{directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
+              f"{manifest.expansion_count} written searches, {manifest.embedder} ({manifest.dim}-d, {manifest.kind}), "
+              f"built {manifest.built_at}; "
+              + ("up to date." if fresh else "stale (the corpus, searches or model changed): it will be rebuilt on first use."),
+              file=stdout)
         status = status or (0 if fresh else 1)
     return status
 

@@ -10,6 +10,7 @@ from typing import Callable
 from assistant.config import Settings
 from assistant.corpus import Corpus, load_corpus
 from assistant.embedders import Embedder, make_embedder
+from assistant.expansion import ExpansionStore
 from assistant.index import SearchIndex, open_index
 from assistant.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
 
@@ -48,9 +49,24 @@ class Engine:
         return self.settings.index_dir / (key or self.settings.embedder)
 
     @cached_property
+    def expansions(self) -> ExpansionStore:
+        """The searches written for each record (shipped for the bank, cached for a user's own)."""
+        return ExpansionStore(self.settings.cache_dir / "expansions.json")
+
+    @cached_property
     def index(self) -> SearchIndex:
         with self._lock:
-            return open_index(self.corpus.records, self.corpus.content_hash, self.embedder, self.index_dir(), self._log)
+            expansions = self.expansions.for_records(self.corpus.records)
+            missing = len(self.corpus.records) - len(expansions)
+            index = open_index(
+                self.corpus.records, self.corpus.content_hash, self.embedder, self.index_dir(), self._log, expansions
+            )
+            if missing:
+                self._log(
+                    f"{missing} of {len(self.corpus)} questions have no written searches yet; "
+                    "'assistant index --expand' has the language model write them (better recall for your own wording)."
+                )
+            return index
 
     @cached_property
     def grading_index(self) -> SearchIndex:

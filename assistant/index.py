@@ -1,4 +1,5 @@
-"""The on-disk search index: FAISS vectors for questions and answer chunks, BM25, and a manifest.
+"""The on-disk search index: FAISS vectors for questions, answer chunks and the searches written
+for each record (doc2query expansions), BM25, and a manifest.
 
 Layout: ``<index_dir>/<embedder key>/`` holds ``manifest.json`` (written last), the FAISS files
 and the BM25 folder. A build writes into a sibling temporary folder and swaps it in with a rename,
@@ -17,19 +18,21 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from assistant.corpus import Record
 from assistant.embedders import Embedder
 from assistant.errors import IndexStoreError
+from assistant.expansion import expansion_hash
 from assistant.keyword import KeywordIndex
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 RECORD_FILE, QUESTION_FILE, ANSWER_FILE = "record.faiss", "question.faiss", "answer.faiss"
 CHUNK_ROWS_FILE, KEYWORD_DIR = "chunk_rows.npy", "bm25"
+EXPANSION_FILE, EXPANSION_ROWS_FILE = "expansion.faiss", "expansion_rows.npy"
 CHUNK_WORDS = 60  # answer chunks stay under the embedders' 256-token window
 
 
@@ -50,6 +53,8 @@ class Manifest:
     kind: str  # "flat" (exact) or "hnsw" (approximate)
     count: int
     chunk_count: int
+    expansion_count: int
+    expansions: str  # hash of the expansions it was built with ("" for none)
     ids: tuple[str, ...]
     built_at: str
     build_seconds: float
@@ -64,10 +69,17 @@ class SearchIndex:
     answer_vectors: object  # faiss.Index over answer chunks
     chunk_rows: np.ndarray  # answer chunk -> record row
     keyword: KeywordIndex
+    expansion_vectors: object  # faiss.Index over the searches written for the records
+    expansion_rows: np.ndarray  # expansion -> record row
 
 
 def record_text(record: Record) -> str:
     return f"{record.question}\n{record.answer_text}"
+
+
+def keyword_text(record: Record, searches: Sequence[str] = ()) -> str:
+    """What BM25 indexes for a record: question, answer and the searches written for it."""
+    return "\n".join((record_text(record), *searches))
 
 
 def answer_chunks(record: Record, words: int = CHUNK_WORDS) -> list[str]:
@@ -121,9 +133,16 @@ def _embed(embedder: Embedder, texts: Sequence[str], label: str, batch: int = 64
 
 
 def build_index(
-    records: Sequence[Record], corpus_hash: str, embedder: Embedder, directory: Path, kind: str = "flat"
+    records: Sequence[Record],
+    corpus_hash: str,
+    embedder: Embedder,
+    directory: Path,
+    kind: str = "flat",
+    expansions: Mapping[str, Sequence[str]] | None = None,
 ) -> SearchIndex:
-    """Embed and index ``records`` into ``directory``, replacing what was there atomically."""
+    """Embed and index ``records`` (and their expansions: record id -> searches) into
+    ``directory``, replacing what was there atomically."""
+    expansions = expansions or {}
     started = time.perf_counter()
     directory.parent.mkdir(parents=True, exist_ok=True)
     chunk_texts: list[str] = []
@@ -139,7 +158,12 @@ def build_index(
     question_vectors.add(_embed(embedder, [r.question for r in records], "Embedding questions"))
     answer_vectors = _new_faiss_index(embedder.dim, kind)
     answer_vectors.add(_embed(embedder, chunk_texts, "Embedding answers"))
-    keyword = KeywordIndex.build([record_text(r) for r in records])
+    searches = [(row, text) for row, r in enumerate(records) for text in expansions.get(r.id, ())]
+    expansion_vectors = _new_faiss_index(embedder.dim, kind)
+    if searches:
+        expansion_vectors.add(_embed(embedder, [text for _, text in searches], "Embedding searches"))
+    expansion_rows = np.asarray([row for row, _ in searches], dtype=np.int64)
+    keyword = KeywordIndex.build([keyword_text(r, expansions.get(r.id, ())) for r in records])
     rows = np.asarray(chunk_rows, dtype=np.int64)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
@@ -149,6 +173,8 @@ def build_index(
         faiss.write_index(question_vectors, str(tmp / QUESTION_FILE))
         faiss.write_index(answer_vectors, str(tmp / ANSWER_FILE))
         np.save(tmp / CHUNK_ROWS_FILE, rows)
+        faiss.write_index(expansion_vectors, str(tmp / EXPANSION_FILE))
+        np.save(tmp / EXPANSION_ROWS_FILE, expansion_rows)
         keyword.save(tmp / KEYWORD_DIR)
         files = {
             str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
@@ -161,6 +187,8 @@ def build_index(
             kind=kind,
             count=len(records),
             chunk_count=len(chunk_texts),
+            expansion_count=len(searches),
+            expansions=expansion_hash(expansions) if expansions else "",
             ids=tuple(r.id for r in records),
             built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             build_seconds=round(time.perf_counter() - started, 3),
@@ -171,7 +199,9 @@ def build_index(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return SearchIndex(manifest, record_vectors, question_vectors, answer_vectors, rows, keyword)
+    return SearchIndex(
+        manifest, record_vectors, question_vectors, answer_vectors, rows, keyword, expansion_vectors, expansion_rows
+    )
 
 
 def _swap_in(new: Path, directory: Path) -> None:
@@ -198,11 +228,15 @@ def read_manifest(directory: Path) -> Manifest:
         raise CorruptIndex(f"its manifest is unreadable ({exc})") from None
 
 
-def load_index(directory: Path, corpus_hash: str, embedder: Embedder) -> SearchIndex:
-    """Load an index, refusing one that does not match the corpus and embedder or is damaged."""
+def load_index(
+    directory: Path, corpus_hash: str, embedder: Embedder, expansions: Mapping[str, Sequence[str]] | None = None
+) -> SearchIndex:
+    """Load an index, refusing one that does not match the corpus, expansions and embedder or is damaged."""
     manifest = read_manifest(directory)
     if manifest.corpus_hash != corpus_hash:
         raise StaleIndex("the corpus has changed since it was built")
+    if manifest.expansions != (expansion_hash(expansions) if expansions else ""):
+        raise StaleIndex("the searches written for the records have changed since it was built")
     if manifest.embedder != embedder.name or manifest.dim != embedder.dim:
         raise StaleIndex(f"it was built with {manifest.embedder} ({manifest.dim}-d), not {embedder.name}")
     try:
@@ -216,14 +250,20 @@ def load_index(directory: Path, corpus_hash: str, embedder: Embedder) -> SearchI
         answer_vectors = faiss.read_index(str(directory / ANSWER_FILE))
         rows = np.load(directory / CHUNK_ROWS_FILE)
         keyword = KeywordIndex.load(directory / KEYWORD_DIR)
+        expansion_vectors = faiss.read_index(str(directory / EXPANSION_FILE))
+        expansion_rows = np.load(directory / EXPANSION_ROWS_FILE)
     except CorruptIndex:
         raise
     except Exception as exc:  # faiss and bm25s raise various types on bad files
         raise CorruptIndex(f"a file could not be read ({exc})") from None
     counts = (record_vectors.ntotal, question_vectors.ntotal, answer_vectors.ntotal, len(rows))
-    if counts != (manifest.count, manifest.count, manifest.chunk_count, manifest.chunk_count):
+    if counts != (manifest.count, manifest.count, manifest.chunk_count, manifest.chunk_count) or (
+        expansion_vectors.ntotal != manifest.expansion_count or len(expansion_rows) != manifest.expansion_count
+    ):
         raise CorruptIndex("its vector counts do not match the manifest")
-    return SearchIndex(manifest, record_vectors, question_vectors, answer_vectors, rows, keyword)
+    return SearchIndex(
+        manifest, record_vectors, question_vectors, answer_vectors, rows, keyword, expansion_vectors, expansion_rows
+    )
 
 
 def open_index(
@@ -232,20 +272,27 @@ def open_index(
     embedder: Embedder,
     directory: Path,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+    expansions: Mapping[str, Sequence[str]] | None = None,
 ) -> SearchIndex:
     """Load the index, or rebuild it (saying why) when it is missing, stale or damaged."""
     try:
-        return load_index(directory, corpus_hash, embedder)
+        return load_index(directory, corpus_hash, embedder, expansions)
     except (StaleIndex, CorruptIndex) as reason:
         verb = "Rebuilding" if directory.exists() else "Building"
         log(f"{verb} the search index in {directory}: {reason}.")
-    return rebuild_index(records, corpus_hash, embedder, directory)
+    return rebuild_index(records, corpus_hash, embedder, directory, expansions)
 
 
-def rebuild_index(records: Sequence[Record], corpus_hash: str, embedder: Embedder, directory: Path) -> SearchIndex:
+def rebuild_index(
+    records: Sequence[Record],
+    corpus_hash: str,
+    embedder: Embedder,
+    directory: Path,
+    expansions: Mapping[str, Sequence[str]] | None = None,
+) -> SearchIndex:
     """build_index for users: a folder that cannot be written is a clear error, not a traceback."""
     try:
-        return build_index(records, corpus_hash, embedder, directory)
+        return build_index(records, corpus_hash, embedder, directory, expansions=expansions)
     except OSError as exc:
         raise IndexStoreError(
             f"Cannot write the index to {directory} ({exc.strerror or exc}); "

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: question vectors, answer-chunk vectors and BM25, fused by reciprocal rank."""
+"""Hybrid retrieval: record, question, answer-chunk and written-search vectors and BM25, fused by
+reciprocal rank."""
 
 from __future__ import annotations
 
@@ -28,10 +29,15 @@ DEFAULT_THRESHOLD = 0.30  # for embedders not calibrated (the test fake)
 class RetrievalConfig:
     depth: int = 30  # candidates each ranking contributes to the fusion
     # RRF constant and the weights of the rankings (whole-record vectors, question vectors,
-    # answer-chunk vectors, BM25), chosen on the dev half of the retrieval set; see bench/README.md.
+    # answer-chunk vectors, written-search vectors, BM25), chosen on the dev half of the retrieval
+    # set; see bench/README.md.
     rrf_k: float = 10.0
-    weights: tuple[float, float, float, float] = (1.0, 0.5, 1.0, 0.5)
+    weights: tuple[float, float, float, float, float] = (1.0, 0.5, 1.0, 0.5, 0.5)
     in_scope_threshold: float | None = None  # None: the embedder's calibrated value
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != 5:
+            raise ValueError(f"weights: one per ranking (record, question, answer, search, BM25), not {len(self.weights)}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ class Retriever:
         )
 
     def signals(self, query: str) -> tuple[np.ndarray, ...]:
-        """Per-record scores: record cosine, question cosine, best answer-chunk cosine, BM25.
+        """Per-record scores: record cosine, question cosine, best answer-chunk cosine, best
+        written-search cosine, BM25.
 
         Dense scores are -inf for records outside each index's top candidates."""
         n, depth = len(self.records), self.config.depth
@@ -99,11 +106,18 @@ class Retriever:
             valid = rows[0] >= 0
             scores[rows[0][valid]] = sims[0][valid]
             dense.append(scores)
-        n_chunks = self.index.answer_vectors.ntotal
-        sims, chunks = self.index.answer_vectors.search(vector, min(depth * 4, n_chunks))
-        valid = chunks[0] >= 0
-        answer = max_per_group(sims[0][valid], self.index.chunk_rows[chunks[0][valid]], n)
-        return dense[0], dense[1], answer, self.index.keyword.scores(query)
+        grouped = []
+        for faiss_index, rows in (
+            (self.index.answer_vectors, self.index.chunk_rows),
+            (self.index.expansion_vectors, self.index.expansion_rows),
+        ):
+            if faiss_index.ntotal == 0:
+                grouped.append(np.full(n, -np.inf, dtype=np.float32))
+                continue
+            sims, found = faiss_index.search(vector, min(depth * 4, faiss_index.ntotal))
+            valid = found[0] >= 0
+            grouped.append(max_per_group(sims[0][valid], rows[found[0][valid]], n))
+        return dense[0], dense[1], grouped[0], grouped[1], self.index.keyword.scores(query)
 
     def search(self, query: str, k: int = 5, notices: tuple[str, ...] = ()) -> SearchResult:
         *dense, bm25 = self.signals(query)

@@ -2,9 +2,14 @@
 
     .venv/bin/python bench/retrieval.py              # the table (held-out half and all queries)
     .venv/bin/python bench/retrieval.py --calibrate  # also print the dev-half in-scope thresholds
+    .venv/bin/python bench/retrieval.py --heldout    # issue #11's held-out set (report once)
 
 Queries: bench/data/retrieval_queries.tsv, split by a hash of the query text into a dev half
-(used to pick every system's in-scope threshold) and a held-out half (reported).
+(used to pick every system's in-scope threshold and to tune) and a held-out half (reported).
+bench/data/retrieval_heldout.tsv was written later, before any system ran on it, and is never
+tuned on: `--heldout` reports it (plain systems' thresholds still come from the dev half).
+"hybrid-*" systems use the shipped written searches (corpus/expansions.json); "*-noexp" leave
+them out.
 Each system runs in a fresh subprocess so its build time, peak memory and latency are its own.
 """
 
@@ -26,7 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUERIES = ROOT / "bench" / "data" / "retrieval_queries.tsv"
-SYSTEMS = ("plain-minilm", "plain-mpnet", "bm25", "hybrid-minilm", "hybrid-mpnet")
+HELDOUT = ROOT / "bench" / "data" / "retrieval_heldout.tsv"
+SYSTEMS = ("plain-minilm", "plain-mpnet", "bm25", "hybrid-minilm", "hybrid-mpnet-noexp", "hybrid-mpnet", "hybrid-mpnet-rerank")
 
 
 @dataclass(frozen=True)
@@ -36,13 +42,17 @@ class Query:
     split: str  # "dev" or "test"
 
 
-def load_queries(path: Path = QUERIES) -> list[Query]:
+def load_queries(path: Path = QUERIES, heldout: bool = False) -> list[Query]:
+    """The retrieval set's queries (dev and test halves), then, with ``heldout``, #11's set ("heldout")."""
     queries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    lines = [(line, None) for line in path.read_text(encoding="utf-8").splitlines()]
+    if heldout:
+        lines += [(line, "heldout") for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+    for line, fixed in lines:
         if not line.strip() or line.startswith("#"):
             continue
         text, _, ids = line.partition("\t")
-        split = "dev" if int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 0 else "test"
+        split = fixed or ("dev" if int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 0 else "test")
         queries.append(Query(text, frozenset(i for i in ids.split(",") if i), split))
     return queries
 
@@ -50,7 +60,7 @@ def load_queries(path: Path = QUERIES) -> list[Query]:
 # ----------------------------------------------------------------------------- one system
 
 
-def run_system(name: str) -> dict:
+def run_system(name: str, heldout: bool = False) -> dict:
     """Build the system, run every query (warm), return per-query rankings, scope scores and costs."""
     from assistant.corpus import load_corpus
     from assistant.embedders import make_embedder
@@ -60,8 +70,9 @@ def run_system(name: str) -> dict:
     settings = Settings()
     corpus = load_corpus(settings.corpus_dir)
     records = corpus.records
-    queries = load_queries()
+    queries = load_queries(heldout=heldout)
     kind, _, model = name.partition("-")
+    model, _, variant = model.partition("-")
     started = time.perf_counter()
 
     if kind == "plain":
@@ -85,26 +96,43 @@ def run_system(name: str) -> dict:
             return [records[i].id for i in top_k(scores, 10)], float(scores.max())
 
     else:
+        from assistant.expansion import ExpansionStore
         from assistant.index import build_index
         from assistant.retriever import Retriever
 
         embedder = make_embedder(model, settings.cache_dir, runtime="torch" if kind == "plain" else "onnx")
+        expansions = {} if variant == "noexp" else ExpansionStore(Path("/nonexistent")).for_records(records)
         with tempfile.TemporaryDirectory() as tmp:
-            index = build_index(records, corpus.content_hash, embedder, Path(tmp) / "idx")
+            index = build_index(records, corpus.content_hash, embedder, Path(tmp) / "idx", expansions=expansions)
         retriever = Retriever(records, index, embedder)
+
+        judge = None
+        if variant == "rerank":
+            from assistant.chat import RERANK_DEPTH, RERANK_WEIGHT
+            from assistant.fusion import rerank
+            from assistant.judge import make_judge
+
+            judge = make_judge("llama", settings.cache_dir, settings.llm)
 
         def search(text: str):
             result = retriever.search(text, k=10)
-            return [h.id for h in result.hits], result.similarity
+            ranked = [h.id for h in result.hits]
+            if judge is None or not result.in_scope:
+                return ranked, result.similarity
+            top = result.hits[:RERANK_DEPTH]
+            probs = judge.match(text, [h.question for h in top])
+            order = rerank([h.score for h in top], probs, RERANK_WEIGHT)
+            return [top[i].id for i in order] + ranked[RERANK_DEPTH:], result.similarity, {
+                "candidates": ranked[:RERANK_DEPTH], "scores": [h.score for h in top], "probs": probs}
 
     build_seconds = time.perf_counter() - started
     search(queries[0].text)  # warm-up
     rows, latencies = [], []
     for q in queries:
         t = time.perf_counter()
-        ranked, scope = search(q.text)
+        ranked, scope, *extra = search(q.text)
         latencies.append((time.perf_counter() - t) * 1000)
-        rows.append({"ranked": ranked, "scope": scope})
+        rows.append({"ranked": ranked, "scope": scope, **(extra[0] if extra else {})})
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"name": name, "rows": rows, "latencies_ms": latencies, "build_s": build_seconds, "peak_mb": peak_mb}
 
@@ -147,22 +175,27 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--calibrate", action="store_true", help="print dev-calibrated thresholds for every system")
     parser.add_argument("--misses", action="store_true", help="list the held-out queries each system ranks wrong")
+    parser.add_argument("--heldout", action="store_true", help="report issue #11's held-out set (once, at the end)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one system, print JSON
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_system(args.one)))
+        print(json.dumps(run_system(args.one, args.heldout)))
         return
 
-    queries = load_queries()
+    queries = load_queries(heldout=args.heldout)
     dev = [i for i, q in enumerate(queries) if q.split == "dev"]
     test = [i for i, q in enumerate(queries) if q.split == "test"]
-    print(f"queries: {sum(bool(q.ids) for q in queries)} in scope, {sum(not q.ids for q in queries)} out of scope; "
-          f"dev {len(dev)}, held-out {len(test)}")
+    new = [i for i, q in enumerate(queries) if q.split == "heldout"]
+    reported = [("new", new)] if args.heldout else [("held-out", test), ("all", dev + test)]
+    shown = [queries[i] for _, idx in reported for i in idx]
+    print(f"queries: {sum(bool(q.ids) for q in shown)} in scope, {sum(not q.ids for q in shown)} out of scope; "
+          f"dev {len(dev)}, held-out {len(test)}" + (f", new held-out {len(new)}" if args.heldout else ""))
     header = f"{'system':<14} {'split':<8} {'R@1':>5} {'R@5':>5} {'MRR':>5} {'OOS-P':>6} {'OOS-R':>6} {'scope-acc':>9} {'p50 ms':>7} {'p95 ms':>7} {'build s':>8} {'peak MB':>8}"
     print(header)
     print("-" * len(header))
     for name in args.systems.split(","):
-        out = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--one", name] + (["--heldout"] if args.heldout else []),
+                             capture_output=True, text=True)
         if out.returncode:
             print(f"{name:<14} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
             continue
@@ -177,7 +210,7 @@ def main() -> None:
         else:
             threshold = calibrate(*zip(*[(queries[i], rows[i]["scope"]) for i in dev]))
         lat = np.percentile(result["latencies_ms"], [50, 95])
-        for split, idx in (("held-out", test), ("all", dev + test)):
+        for split, idx in reported:
             m = metrics(*pick(idx), threshold)
             print(f"{name:<14} {split:<8} {m['r1']:5.3f} {m['r5']:5.3f} {m['mrr']:5.3f} {m['oos_p']:6.3f} {m['oos_r']:6.3f} "
                   f"{m['scope_acc']:9.3f} {lat[0]:7.1f} {lat[1]:7.1f} {result['build_s']:8.1f} {result['peak_mb']:8.0f}")
@@ -185,7 +218,7 @@ def main() -> None:
             dev_threshold = calibrate(*zip(*[(queries[i], rows[i]["scope"]) for i in dev]))
             print(f"{'':<14} dev-calibrated in-scope threshold: {dev_threshold:.3f} (in use: {threshold:.3f})")
         if args.misses:
-            for miss in metrics(*pick(test), threshold)["misses"]:
+            for miss in metrics(*pick(reported[0][1]), threshold)["misses"]:
                 print(f"{'':<14}   miss: {miss}")
 
 

@@ -203,3 +203,104 @@ def test_progress_chart_export_import_and_reset(page, tmp_path):
     expect(page.get_by_text("Progress imported.")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Refresh").click()
     expect(page.get_by_text("Review queue", exact=False)).to_be_visible(timeout=30_000)  # the attempt is back
+
+
+# ----------------------------------------------------------------------------- a class on one coach
+
+
+@pytest.fixture(scope="module")
+def class_apps(postgres, tmp_path_factory):
+    """Two app processes with logins, sharing one PostgreSQL database: a coach hosted for a class."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import psycopg
+
+    from assistant.users import UsersFile
+
+    with psycopg.connect(postgres.url, autocommit=True) as db:
+        db.execute("CREATE DATABASE class_apps")
+    url = postgres.url.rsplit("/", 1)[0] + "/class_apps"
+    root = tmp_path_factory.mktemp("class")
+    users = UsersFile(root / "data" / "users.json")
+    users.add("ada", "ada-password")
+    users.add("bob", "bob-password")
+    apps = []
+    for n in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "CI": "1", "ASSISTANT_PORT": str(port), "ASSISTANT_DATABASE_URL": url,
+               "ASSISTANT_DATA_DIR": str(root / "data"), "ASSISTANT_INDEX_DIR": str(root / f"index{n}"),
+               "ASSISTANT_CACHE_DIR": str(root / "cache"), "ASSISTANT_EMBEDDER": "fake", "ASSISTANT_GRADER_EMBEDDER": "fake",
+               "ASSISTANT_BACKEND": "extractive"}
+        log = (root / f"app{n}.log").open("w")
+        apps.append((subprocess.Popen([sys.executable, str(Path(__file__).parent.parent / "app.py")], env=env,
+                                      stdout=log, stderr=subprocess.STDOUT), f"http://127.0.0.1:{port}/"))
+    try:
+        for process, address in apps:
+            for _ in range(120):
+                try:
+                    urllib.request.urlopen(address, timeout=2)
+                    break
+                except OSError:
+                    assert process.poll() is None, (root / "app0.log").read_text() + (root / "app1.log").read_text()
+                    time.sleep(0.5)
+        yield [address for _, address in apps], url
+    finally:
+        for process, _ in apps:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _login(page, name: str, password: str) -> None:
+    page.get_by_label("username").fill(name)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+
+
+def _progress_text(page) -> str:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Progress").click()
+    page.get_by_role("button", name="Refresh").click()
+    status = page.locator("#progress-status")
+    expect(status).to_contain_text(re.compile("Review queue|No graded attempts"), timeout=30_000)
+    return status.inner_text()
+
+
+def test_each_student_sees_only_their_own_progress_across_two_app_processes(class_apps):
+    from playwright.sync_api import expect
+
+    (first, second), url = class_apps
+    for page in _open(first):
+        _login(page, "ada", "ada-password")
+        page.get_by_role("tab", name="Grade").click()
+        picker = page.get_by_label("Question (type to search)")
+        picker.click()
+        picker.fill("Dropout")
+        page.get_by_role("option", name=re.compile(r"\[p3-q26\] What does Dropout mean")).click()
+        page.locator("#grade-answer textarea").fill("Dropout switches off random neurons while training.")
+        page.get_by_role("button", name="Grade", exact=True).click()
+        expect(page.locator("#grade-result")).to_contain_text("Score", timeout=30_000)
+        assert "Review queue" in _progress_text(page)
+        expect(page.locator("#mastery-today")).to_contain_text("Part 3", timeout=30_000)
+    for page in _open(second):
+        _login(page, "bob", "wrong-password")
+        expect(page.get_by_text(re.compile("Incorrect credentials", re.I))).to_be_visible(timeout=10_000)
+        _login(page, "bob", "bob-password")
+        assert "No graded attempts yet" in _progress_text(page)  # ada's attempt is not his
+        _screenshot(page, "class-bob-progress.png")
+    for page in _open(second):  # the other process, the same database: ada's progress is there
+        _login(page, "ada", "ada-password")
+        assert "Review queue" in _progress_text(page)
+        expect(page.locator("#mastery-today")).to_contain_text("Part 3", timeout=30_000)
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        rows = db.execute("SELECT user_name, question_id FROM attempts").fetchall()
+    assert rows == [("ada", "p3-q26")]

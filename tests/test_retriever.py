@@ -17,7 +17,7 @@ def engine(tmp_path_factory):
 def test_every_question_finds_itself_through_its_question_vector(engine):
     from assistant.retriever import Retriever
 
-    questions_only = Retriever(engine.corpus.records, engine.index, engine.embedder, RetrievalConfig(weights=(0, 1, 0, 0)))
+    questions_only = Retriever(engine.corpus.records, engine.index, engine.embedder, RetrievalConfig(weights=(0, 1, 0, 0, 0)))
     misses = [r.id for r in engine.corpus if questions_only.search(r.question, k=1).hits[0].id != r.id]
     assert misses == []
 
@@ -46,7 +46,7 @@ def test_unrelated_text_is_out_of_scope(engine):
 def test_bm25_only_config_still_ranks(engine):
     from assistant.retriever import Retriever
 
-    bm25_only = Retriever(engine.corpus.records, engine.index, engine.embedder, RetrievalConfig(weights=(0, 0, 0, 1)))
+    bm25_only = Retriever(engine.corpus.records, engine.index, engine.embedder, RetrievalConfig(weights=(0, 0, 0, 0, 1)))
     assert bm25_only.search("early stopping", k=1).hits[0].id == "p3-q25"
 
 
