@@ -21,11 +21,19 @@ from assistant.engine import Engine
 from assistant.errors import AssistantError
 from assistant.interview import Session, plan_questions, summarize
 from assistant.progress import ProgressStore, open_store
+from assistant.requestlog import configure as configure_logging
+from assistant.requestlog import logged
 
 ENGINE = Engine()  # shared, read-only models and corpus; no per-user data
 MAX_INPUT_CHARS = 20_000
 EXAMPLES = ["What does dropout mean?", "batchnorm vs layernorm", "my gradients explode, what can I do?",
             "How is an LSTM different from a plain RNN?"]
+
+
+def _user(args: tuple, kwargs: dict) -> str:
+    """The logged-in user among a handler's arguments (for the request log)."""
+    request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+    return getattr(request, "username", None) or ""
 
 
 _STORE: list[ProgressStore] = []  # opened (and migrated) once, on first use
@@ -77,7 +85,8 @@ def message_text(content) -> str:
     return ""  # a file or component: no text to carry over
 
 
-def ask(message: str, history: list[dict]):
+@logged("ask", _user)
+def ask(message: str, history: list[dict], request: gr.Request = None):
     try:
         question = _clean(message)
         turns = [(m["role"], text) for m in history or [] if (text := _DETAILS.sub("", message_text(m.get("content"))).strip())]
@@ -138,7 +147,8 @@ def _warm(session: Session) -> None:
         threading.Thread(target=judge.warm, args=(session.current,), daemon=True).start()
 
 
-def transcribe(audio: str | None, question_id: str | None, typed: str):
+@logged("transcribe", _user)
+def transcribe(audio: str | None, question_id: str | None, typed: str, request: gr.Request = None):
     """A recorded or uploaded answer, transcribed on this machine into the (editable) answer box.
 
     The recording is deleted once it is transcribed. Bad audio leaves what was typed as it was."""
@@ -155,6 +165,7 @@ def transcribe(audio: str | None, question_id: str | None, typed: str):
     return transcript.text, note, figures, None
 
 
+@logged("grade", _user)
 def grade_answer(question_id: str | None, custom_question: str, custom_reference: str, answer: str,
                  delivery: dict | None = None, request: gr.Request = None):
     """The quick grade and its evidence at once; the judged grade (and coaching) replaces it when ready."""
@@ -193,6 +204,7 @@ def _question_markdown(session: Session) -> str:
     return f"**Question {n} of {len(session.questions)}** · `{record.id}` · {_esc(record.part_label)}\n\n### {_esc(record.question)}"
 
 
+@logged("interview_start", _user)
 def start_interview(parts: list[str], count: float, request: gr.Request = None):
     try:
         session = Session(plan_questions(ENGINE.corpus, _store(request), parts or None, int(count)))
@@ -212,6 +224,7 @@ def _finish(session: Session):
     return session, "### Session over", summary.markdown, gr.update(value=str(path), visible=True), gr.update(value=pd.DataFrame(chart), visible=True)
 
 
+@logged("interview_answer", _user)
 def submit_answer(session: Session | None, answer: str, delivery: dict | None = None, request: gr.Request = None):
     """The quick grade at once (your answer stays in the box), then the judged grade, coaching and the next question."""
     if session is None or session.finished:
@@ -242,7 +255,8 @@ def submit_answer(session: Session | None, answer: str, delivery: dict | None = 
     yield session, _question_markdown(session), feedback, "", *_NO_SUMMARY
 
 
-def skip_question(session: Session | None, show_reference: bool = False):
+@logged("interview_skip", _user)
+def skip_question(session: Session | None, show_reference: bool = False, request: gr.Request = None):
     if session is None or session.finished:
         return session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
     reference = ""
@@ -257,7 +271,8 @@ def skip_question(session: Session | None, show_reference: bool = False):
     return session, _question_markdown(session), reference, "", *_NO_SUMMARY
 
 
-def end_interview(session: Session | None):
+@logged("interview_end", _user)
+def end_interview(session: Session | None, request: gr.Request = None):
     if session is None:
         return session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
     session, question, summary, path, chart = _finish(session.ended())
@@ -267,6 +282,7 @@ def end_interview(session: Session | None):
 # ----------------------------------------------------------------------------- Progress
 
 
+@logged("progress", _user)
 def show_progress(request: gr.Request = None):
     import pandas as pd
 
@@ -283,6 +299,7 @@ def show_progress(request: gr.Request = None):
     return (gr.update(value=history, visible=over_days), gr.update(value=history, visible=not history.empty and not over_days), text)
 
 
+@logged("progress_export", _user)
 def export_progress(request: gr.Request = None):
     path = Path(tempfile.mkdtemp()) / "progress.sqlite3"
     try:
@@ -291,6 +308,7 @@ def export_progress(request: gr.Request = None):
         raise gr.Error(str(exc)) from None
 
 
+@logged("progress_import", _user)
 def import_progress(file, request: gr.Request = None):
     if file is None:
         return "Choose a progress file first."
@@ -301,6 +319,7 @@ def import_progress(file, request: gr.Request = None):
         return f"⚠️ {_esc(str(exc))}"
 
 
+@logged("progress_reset", _user)
 def reset_progress(confirmed: bool, request: gr.Request = None):
     if not confirmed:
         return "Tick the box to confirm: a reset deletes every attempt."
@@ -424,6 +443,45 @@ def login_check(settings, env):
     return (user, password) if user and password else None
 
 
+def readiness() -> dict:
+    """What /healthz reports: ready once the index is loaded and the progress store answers."""
+    index = "retriever" in ENGINE.__dict__  # built at launch, before serving
+    try:
+        database = _store().healthy()
+    except AssistantError:
+        database = False
+    generator = ENGINE.generator
+    return {"ready": index and database, "index": index, "database": database,
+            "model": generator.name if generator else None, "model_loaded": bool(getattr(generator, "loaded", True))}
+
+
+def web_app(auth):
+    """The server: /healthz, then the Gradio UI (with its queue and logins) at /."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    api = FastAPI()
+
+    @api.get("/healthz")
+    def healthz():
+        report = readiness()
+        return JSONResponse(report, status_code=200 if report["ready"] else 503)
+
+    return gr.mount_gradio_app(api, demo.queue(default_concurrency_limit=4), path="", auth=auth, show_error=False)
+
+
+def serve(app, host: str, port: int) -> None:
+    """uvicorn: on SIGTERM it stops accepting and lets running requests finish (30 s at most), so an
+    answer being saved is saved; what was acknowledged is committed already."""
+    import uvicorn
+
+    if os.environ.get("CI") is None and host in ("127.0.0.1", "localhost"):
+        import webbrowser
+
+        threading.Timer(2.0, webbrowser.open, [f"http://{host}:{port}/"]).start()
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=30, log_level="warning")
+
+
 def main() -> int:
     try:
         host, port = server_address(os.environ)
@@ -432,14 +490,22 @@ def main() -> int:
             raise AssistantError(f"Listening on {host} needs logins: add users with 'assistant users add NAME', "
                                  "or set ASSISTANT_USERNAME and ASSISTANT_PASSWORD; refusing to start.")
         ENGINE.retriever  # build or load the index before the first user waits for it
+        _store()  # reach (and migrate) the progress store now: a wrong address fails here, not per user
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, auth=auth, share=False, inbrowser=os.environ.get("CI") is None,
-        show_error=False,
-    )
+    configure_logging()
+    if ENGINE.generator is not None and hasattr(ENGINE.generator, "load"):
+        threading.Thread(target=_load_model, daemon=True).start()  # answers stay extractive until it is there
+    serve(web_app(auth), host, port)
     return 0
+
+
+def _load_model() -> None:
+    try:
+        ENGINE.generator.load()
+    except AssistantError as exc:
+        print(f"The language model did not load ({exc}); answers and grades use the quick versions.", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ OpenAI-compatible HTTP server, and a scripted fake for tests. Models load once, 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -33,6 +32,10 @@ class LlamaCppGenerator:
         self._log = log or (lambda msg: print(msg, file=sys.stderr))
         self._llm = None
         self.lock = threading.Lock()  # one model at a time on the CPU; the judge shares it
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
 
     def load(self):
         if self._llm is None:
@@ -106,40 +109,40 @@ class TransformersGenerator:
 
 
 class OpenAICompatibleGenerator:
-    """A chat-completions endpoint (vLLM, llama.cpp server, Ollama) shared by many users."""
+    """A chat-completions endpoint (vLLM, llama.cpp server, Ollama) shared by many users, through
+    the official openai client (streaming, timeouts, retries)."""
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
         self.name = f"openai:{model}"
-        self._url = base_url.rstrip("/") + "/chat/completions"
-        self._model, self._key, self._timeout = model, api_key, timeout
+        self._url, self._model = base_url, model
+        self._client = openai_client(base_url, api_key, timeout)
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
-        body = {"model": self._model, "messages": list(messages), "max_tokens": max_tokens, "temperature": 0, "stream": True}
+        import openai
+
         try:
-            with post_json(self._url, body, self._key, self._timeout) as response:
-                for raw in response:
-                    line = raw.decode("utf-8", "replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    piece = json.loads(data)["choices"][0].get("delta", {}).get("content")
-                    if piece:
-                        yield piece
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"The model server at {self._url} did not answer ({exc}); check ASSISTANT_OPENAI_URL.") from None
+            chunks = self._client.chat.completions.create(
+                model=self._model, messages=list(messages), max_tokens=max_tokens, temperature=0, stream=True)
+            for chunk in chunks:
+                piece = chunk.choices[0].delta.content if chunk.choices else None
+                if piece:
+                    yield piece
+        except openai.APIError as exc:
+            raise ModelError(f"The model server at {self._url} did not answer ({_first_line(exc)}); "
+                             "check ASSISTANT_OPENAI_URL.") from None
 
 
-def post_json(url: str, body: dict, api_key: str | None, timeout: float):
-    """POST a JSON body to an OpenAI-compatible endpoint; the open response (raises OSError)."""
-    import urllib.request
+def openai_client(base_url: str, api_key: str | None, timeout: float, retries: int = 2):
+    """The official OpenAI client for an OpenAI-compatible server (a key is optional on one's own server)."""
+    try:
+        from openai import OpenAI
+    except ImportError:
+        raise ModelError("The openai backend needs the openai client; install it with: pip install -e '.[hosted]'") from None
+    return OpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=retries)
 
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
-    return urllib.request.urlopen(request, timeout=timeout)
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def openai_settings() -> tuple[str, str, str | None]:

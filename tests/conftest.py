@@ -84,7 +84,7 @@ def app_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def postgres():
     """One real PostgreSQL server for the test session (Debian's binaries, loopback, temporary data)."""
-    from postgres_server import PostgresServer, binaries
+    from servers import PostgresServer, binaries
 
     if binaries() is None and os.environ.get("CI"):
         pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql package")

@@ -114,23 +114,23 @@ def test_gradio_server_variables_are_honoured_and_ours_win():
 def test_listening_beyond_loopback_needs_credentials(monkeypatch, capsys):
     import app
 
-    launched = []
-    monkeypatch.setattr(app.demo, "launch", lambda **kw: launched.append(kw))
-    monkeypatch.setattr(app.demo, "queue", lambda **kw: app.demo)
+    launched = []  # (auth, host, port) of each server that would start
+    monkeypatch.setattr(app, "serve", lambda auth, host, port: launched.append((auth, host, port)))
+    monkeypatch.setattr(app, "web_app", lambda auth: auth)
     monkeypatch.setenv("ASSISTANT_HOST", "0.0.0.0")
     monkeypatch.delenv("ASSISTANT_USERNAME", raising=False)
     assert app.main() == 2 and launched == []
-    assert "needs ASSISTANT_USERNAME and ASSISTANT_PASSWORD" in capsys.readouterr().err
+    assert "needs logins" in capsys.readouterr().err
     monkeypatch.setenv("ASSISTANT_USERNAME", "ann")
     monkeypatch.setenv("ASSISTANT_PASSWORD", "s3cret")
-    assert app.main() == 0
-    assert launched[0]["auth"] == ("ann", "s3cret") and launched[0]["share"] is False
+    assert app.main() == 0 and launched[0][:2] == (("ann", "s3cret"), "0.0.0.0")
     monkeypatch.setenv("ASSISTANT_HOST", "127.0.0.1")
-    assert app.main() == 0 and launched[1]["auth"] is None and launched[1]["server_name"] == "127.0.0.1"
-    monkeypatch.delenv("ASSISTANT_HOST")
+    assert app.main() == 0 and launched[1][:2] == (("ann", "s3cret"), "127.0.0.1")  # set, so asked for on loopback too
     monkeypatch.delenv("ASSISTANT_USERNAME")
+    assert app.main() == 0 and launched[2][:2] == (None, "127.0.0.1")  # a laptop: no login
+    monkeypatch.delenv("ASSISTANT_HOST")
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")  # Gradio's own variable: the credentials rule holds too
-    assert app.main() == 2 and len(launched) == 2
+    assert app.main() == 2 and len(launched) == 3
 
 
 def test_sigkill_of_the_app_mid_burst_loses_no_acknowledged_grade(tmp_path):

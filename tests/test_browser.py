@@ -250,11 +250,11 @@ def class_apps(postgres, tmp_path_factory):
                 except OSError:
                     assert process.poll() is None, (root / "app0.log").read_text() + (root / "app1.log").read_text()
                     time.sleep(0.5)
-        yield [address for _, address in apps], url
+        yield [address for _, address in apps], url, root
     finally:
         for process, _ in apps:
-            process.terminate()
-            process.wait(timeout=30)
+            process.terminate()  # SIGTERM: uvicorn finishes running requests, then exits by the signal
+            assert process.wait(timeout=40) in (0, -15)
 
 
 def _login(page, name: str, password: str) -> None:
@@ -276,7 +276,12 @@ def _progress_text(page) -> str:
 def test_each_student_sees_only_their_own_progress_across_two_app_processes(class_apps):
     from playwright.sync_api import expect
 
-    (first, second), url = class_apps
+    (first, second), url, root = class_apps
+    import json
+    import urllib.request
+
+    health = json.load(urllib.request.urlopen(f"{first}healthz", timeout=10))
+    assert health["ready"] and health["database"] and health["index"]
     for page in _open(first):
         _login(page, "ada", "ada-password")
         page.get_by_role("tab", name="Grade").click()
@@ -304,3 +309,5 @@ def test_each_student_sees_only_their_own_progress_across_two_app_processes(clas
     with psycopg.connect(url) as db:
         rows = db.execute("SELECT user_name, question_id FROM attempts").fetchall()
     assert rows == [("ada", "p3-q26")]
+    log = (root / "app0.log").read_text()  # one line per request: who, what, how long; never the answer
+    assert re.search(r"user=ada action=grade ms=\d+ ok", log) and "switches off random neurons" not in log

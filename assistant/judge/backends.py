@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
@@ -104,29 +103,30 @@ class LlamaCppChoice:
 
 
 class OpenAIChoice:
-    """A one-token chat completion with ``logprobs``; options missing from ``top_logprobs`` get 0."""
+    """A one-token chat completion with ``logprobs`` (official openai client); options missing from
+    ``top_logprobs`` get 0."""
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+        from assistant.generation import openai_client
+
         self.name = f"openai:{model}"
-        self._url = base_url.rstrip("/") + "/chat/completions"
-        self._model, self._key, self._timeout = model, api_key, timeout
+        self._url, self._model = base_url, model
+        self._client = openai_client(base_url, api_key, timeout)
 
     def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
-        from assistant.generation import post_json
+        import openai
 
-        body = {"model": self._model, "messages": list(messages), "max_tokens": 1, "temperature": 0,
-                "logprobs": True, "top_logprobs": 20}
         try:
-            with post_json(self._url, body, self._key, self._timeout) as response:
-                reply = json.load(response)
-            top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            reply = self._client.chat.completions.create(
+                model=self._model, messages=list(messages), max_tokens=1, temperature=0, logprobs=True, top_logprobs=20)
+            top = reply.choices[0].logprobs.content[0].top_logprobs
+        except (openai.APIError, AttributeError, IndexError, TypeError) as exc:
             raise ModelError(f"The model server at {self._url} gave no log-probabilities ({exc}); the judge needs a "
                              "server that returns logprobs (vLLM, llama.cpp server).") from None
         mass: dict[str, float] = {}
         for entry in top:
-            token = str(entry.get("token", "")).strip()
-            mass[token] = mass.get(token, 0.0) + float(np.exp(entry.get("logprob", -np.inf)))
+            token = str(entry.token or "").strip()
+            mass[token] = mass.get(token, 0.0) + float(np.exp(entry.logprob))
         return normalise([sum(mass.get(form, 0.0) for form in forms) for forms in options])
 
 
@@ -171,7 +171,7 @@ def make_judge(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b", gene
     if backend == "extractive":
         return None
     if backend == "llama":
-        return Judge(LlamaCppChoice(model_key, cache_dir, lock=generator.lock))
+        return Judge(LlamaCppChoice(model_key, cache_dir, lock=getattr(generator, "lock", None)))
     if backend == "transformers":
         return Judge(TransformersChoice(generator.load, generator.name, lock=generator.lock))
     if backend == "openai":

@@ -1,6 +1,7 @@
-"""A real PostgreSQL server for tests: Debian's binaries, a temporary data directory, loopback only.
+"""Real servers for tests and benchmarks, on loopback only: PostgreSQL (Debian's binaries, a
+temporary data directory) and llama.cpp's OpenAI-compatible server with the packaged model.
 
-Debian's `postgresql` package provides the binaries (.ci/run installs it). The server refuses to
+Debian's `postgresql` package provides the binaries (.ci/run installs it). PostgreSQL refuses to
 run as root, so as root it runs as the package's `postgres` user.
 """
 
@@ -11,7 +12,10 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 
@@ -65,3 +69,32 @@ class PostgresServer:
     def close(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class LlamaServer:
+    """python -m llama_cpp.server (llama-cpp-python[server]) with a GGUF file; url is its /v1."""
+
+    def __init__(self, model: Path, alias: str = "qwen-1.5b", threads: int = 2) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
+                      "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", str(threads)]
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> "LlamaServer":
+        self.process = subprocess.Popen(self._args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/models", timeout=2)
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"llama.cpp server exited: {self.process.stderr.read()[-2000:]}")
+                time.sleep(0.5)
+        raise RuntimeError("llama.cpp server did not start in time")
+
+    def close(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
