@@ -15,16 +15,12 @@ from typing import Callable, Iterator, Sequence
 from assistant.answer import Answer, answer_hits, extractive_answer
 from assistant.corpus import Record
 from assistant.errors import ModelError
-from assistant.fusion import rerank
 from assistant.generation import Generator
 from assistant.grading import Grade
 from assistant.judge.prompts import REFERENCE_WORDS as REFERENCE_WORDS_JUDGED
 from assistant.text import sentences, words
 
 MAX_REFERENCES = 3
-# With the judge, Ask reorders retrieval's top RERANK_DEPTH by RERANK_WEIGHT * the judge's P(this is
-# the question asked) + the rest * the fused score (chosen on the retrieval set's dev half; bench/retrieval.py).
-RERANK_DEPTH, RERANK_WEIGHT = 5, 0.5
 # Words kept of the best reference and of each runner-up: reading the prompt is most of the wait
 # before the first token, and the best match is the right one 95% of the time (bench/retrieval.py).
 REFERENCE_WORDS, RUNNER_UP_WORDS = 90, 40
@@ -75,29 +71,14 @@ class Chat:
     # ------------------------------------------------------------------ ask
 
     def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()):
-        """Search the question; for a follow-up, also with the previous question, keeping the closer
-        match; then, with the judge, rerank the top hits."""
-        result = searched = self.engine.search(question)
+        """Search the question; for a follow-up, also with the previous question, keeping the closer match."""
+        result = self.engine.search(question)
         previous = next((text for role, text in reversed(history) if role == "user"), None)
         if previous and is_follow_up(question):
             combined = self.engine.search(f"{previous} {question}")
             if combined.in_scope and (not result.in_scope or combined.similarity > result.similarity):
-                searched = combined
-        return replace(self.rerank(searched), query=result.query)
-
-    def rerank(self, result):
-        """Reorder the top hits by which bank question the judge reads the search as asking for
-        (one forward pass); without a judge, or out of scope, the order stays."""
-        if self.judge is None or not result.in_scope or len(result.hits) < 2:
-            return result
-        top = result.hits[:RERANK_DEPTH]
-        try:
-            probabilities = self.judge.match(result.query, [h.question for h in top])
-        except ModelError as exc:
-            self._judge_failed(exc)
-            return result
-        order = rerank([h.score for h in top], probabilities, RERANK_WEIGHT)
-        return replace(result, hits=tuple(top[i] for i in order) + result.hits[RERANK_DEPTH:])
+                result = replace(combined, query=result.query)
+        return result
 
     def ask_stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Answer]:
         """Text pieces as the model writes them, then the final Answer (which may be the fallback)."""
@@ -163,7 +144,8 @@ class Chat:
         try:
             supported = [self._supported(claim, record, sentence) for claim, record, sentence in cited]
         except ModelError as exc:
-            self._judge_failed(exc)
+            self._log(f"The judge is unavailable, so answers are checked by embeddings only: {exc}")
+            self.judge = None
             return self.attribute(text, records, cut_off)
         dropped = [claim for (claim, _, _), ok in zip(cited, supported) if not ok]
         if not supported[0] or 2 * len(dropped) > len(cited):
@@ -212,10 +194,6 @@ class Chat:
                 if hit.id != grade.question_id:
                     return f"Follow-up: [{hit.id}] {hit.question}"
         return "Follow-up: can you give a concrete example from a project?"
-
-    def _judge_failed(self, exc: Exception) -> None:
-        self._log(f"The judge is unavailable, so answers are checked by embeddings only: {exc}")
-        self.judge = None
 
     def _warn(self, exc: Exception) -> None:
         if not self._warned:

@@ -47,12 +47,3 @@ def max_per_group(scores: np.ndarray, groups: np.ndarray, n_groups: int) -> np.n
     out = np.full(n_groups, -np.inf, dtype=np.float32)
     np.maximum.at(out, groups, scores.astype(np.float32))
     return out
-
-
-def rerank(scores: Sequence[float], probabilities: Sequence[float], weight: float) -> list[int]:
-    """Positions of the candidates, best first, by ``weight`` * the judge's probability plus
-    ``1 - weight`` * the retrieval score (both in [0, 1]); ties keep the retrieval order."""
-    if len(scores) != len(probabilities):
-        raise ValueError(f"got {len(probabilities)} probabilities for {len(scores)} candidates")
-    blended = [weight * p + (1 - weight) * s for s, p in zip(scores, probabilities)]
-    return sorted(range(len(scores)), key=lambda i: (-blended[i], i))

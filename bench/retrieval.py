@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUERIES = ROOT / "bench" / "data" / "retrieval_queries.tsv"
 HELDOUT = ROOT / "bench" / "data" / "retrieval_heldout.tsv"
-SYSTEMS = ("plain-minilm", "plain-mpnet", "bm25", "hybrid-minilm", "hybrid-mpnet-noexp", "hybrid-mpnet", "hybrid-mpnet-rerank")
+SYSTEMS = ("plain-minilm", "plain-mpnet", "bm25", "hybrid-minilm", "hybrid-mpnet-noexp", "hybrid-mpnet")
 
 
 @dataclass(frozen=True)
@@ -106,33 +106,18 @@ def run_system(name: str, heldout: bool = False) -> dict:
             index = build_index(records, corpus.content_hash, embedder, Path(tmp) / "idx", expansions=expansions)
         retriever = Retriever(records, index, embedder)
 
-        judge = None
-        if variant == "rerank":
-            from assistant.chat import RERANK_DEPTH, RERANK_WEIGHT
-            from assistant.fusion import rerank
-            from assistant.judge import make_judge
-
-            judge = make_judge("llama", settings.cache_dir, settings.llm)
-
         def search(text: str):
             result = retriever.search(text, k=10)
-            ranked = [h.id for h in result.hits]
-            if judge is None or not result.in_scope:
-                return ranked, result.similarity
-            top = result.hits[:RERANK_DEPTH]
-            probs = judge.match(text, [h.question for h in top])
-            order = rerank([h.score for h in top], probs, RERANK_WEIGHT)
-            return [top[i].id for i in order] + ranked[RERANK_DEPTH:], result.similarity, {
-                "candidates": ranked[:RERANK_DEPTH], "scores": [h.score for h in top], "probs": probs}
+            return [h.id for h in result.hits], result.similarity
 
     build_seconds = time.perf_counter() - started
     search(queries[0].text)  # warm-up
     rows, latencies = [], []
     for q in queries:
         t = time.perf_counter()
-        ranked, scope, *extra = search(q.text)
+        ranked, scope = search(q.text)
         latencies.append((time.perf_counter() - t) * 1000)
-        rows.append({"ranked": ranked, "scope": scope, **(extra[0] if extra else {})})
+        rows.append({"ranked": ranked, "scope": scope})
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"name": name, "rows": rows, "latencies_ms": latencies, "build_s": build_seconds, "peak_mb": peak_mb}
 
@@ -187,7 +172,7 @@ def main() -> None:
     test = [i for i, q in enumerate(queries) if q.split == "test"]
     new = [i for i, q in enumerate(queries) if q.split == "heldout"]
     reported = [("new", new)] if args.heldout else [("held-out", test), ("all", dev + test)]
-    shown = [queries[i] for _, idx in reported for i in idx]
+    shown = [queries[i] for i in (new if args.heldout else dev + test)]
     print(f"queries: {sum(bool(q.ids) for q in shown)} in scope, {sum(not q.ids for q in shown)} out of scope; "
           f"dev {len(dev)}, held-out {len(test)}" + (f", new held-out {len(new)}" if args.heldout else ""))
     header = f"{'system':<14} {'split':<8} {'R@1':>5} {'R@5':>5} {'MRR':>5} {'OOS-P':>6} {'OOS-R':>6} {'scope-acc':>9} {'p50 ms':>7} {'p95 ms':>7} {'build s':>8} {'peak MB':>8}"

@@ -174,3 +174,41 @@ def test_sigkill_of_the_app_mid_burst_loses_no_acknowledged_grade(tmp_path):
     store = SQLiteStore(Path(os.environ["ASSISTANT_DATA_DIR"]) / "progress.sqlite3")
     stored = [a.answer for a in store.attempts()]
     assert set(acknowledged) <= set(stored) and store.integrity_ok()
+
+
+def test_the_request_log_has_one_line_per_call_and_never_the_text():
+    import logging
+
+    from assistant.requestlog import LOG, logged
+
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    @logged("grade", lambda args, kwargs: kwargs.get("user", ""))
+    def streaming(answer, user=""):
+        yield "quick"
+        raise ValueError(answer)
+
+    @logged("ask", lambda args, kwargs: "ada")
+    def plain(question):
+        return question.upper()
+
+    keep, level = Keep(), LOG.level
+    LOG.addHandler(keep)
+    LOG.setLevel(logging.INFO)
+    try:
+        assert plain("secret question") == "SECRET QUESTION"
+        with pytest.raises(ValueError):
+            list(streaming("my secret answer", user="bob"))
+    finally:
+        LOG.removeHandler(keep)
+        LOG.setLevel(level)
+    lines = keep.lines
+    assert len(lines) == 2 and lines[0].startswith("user=ada action=ask ms=") and lines[0].endswith(" ok")
+    assert lines[1].startswith("user=bob action=grade ms=") and lines[1].endswith("error=ValueError")
+    assert not any("secret" in line for line in lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence, runtime_checkable
 
-from assistant.judge.prompts import NO, YES, Message, correctness_messages, match_messages, support_messages
+from assistant.judge.prompts import NO, YES, Message, correctness_messages, support_messages
 
 
 @runtime_checkable
@@ -43,13 +43,6 @@ class Judge:
         """P(yes): the reference states or implies the statement."""
         yes, _ = self.backend.choose(support_messages(reference, statement), [YES, NO])
         return float(yes)
-
-    def match(self, query: str, questions: Sequence[str]) -> list[float]:
-        """P of each of ``questions`` (at most 9) being the one ``query`` asks for."""
-        if not 0 < len(questions) <= 9:
-            raise ValueError(f"match reads 1 to 9 questions, not {len(questions)}")
-        options = [(str(i),) for i in range(1, len(questions) + 1)]
-        return [float(p) for p in self.backend.choose(match_messages(query, questions), options)]
 
     def warm(self, question: str, key_points: Sequence[str]) -> None:
         """Read the shared part of a question's prompts now (the KV cache keeps it for the answers)."""
