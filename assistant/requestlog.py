@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 LOG = logging.getLogger("coach.requests")
 
@@ -14,7 +16,9 @@ LOG = logging.getLogger("coach.requests")
 def configure() -> None:
     """Request lines to stderr, once (a server's own setup may replace this)."""
     if not LOG.handlers:
-        handler = logging.StreamHandler()
+        # A duplicate of stderr's descriptor: llama.cpp (verbose=False) points descriptor 2 at
+        # /dev/null while it runs, which would swallow every line written meanwhile.
+        handler = logging.StreamHandler(os.fdopen(os.dup(2), "w", buffering=1))
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         LOG.addHandler(handler)
         LOG.setLevel(logging.INFO)
@@ -25,34 +29,31 @@ def line(user: str, action: str, seconds: float, outcome: str) -> str:
     return f"user={user or '-'} action={action} ms={seconds * 1000:.0f} {outcome}"
 
 
+@contextmanager
+def _one_line(action: str, user: str) -> Iterator[None]:
+    started, outcome = time.perf_counter(), "ok"
+    try:
+        yield
+    except BaseException as exc:
+        outcome = f"error={type(exc).__name__}"
+        raise
+    finally:
+        LOG.info(line(user, action, time.perf_counter() - started, outcome))
+
+
 def logged(action: str, user_of: Callable[[tuple, dict], str]) -> Callable:
     """Wrap a handler (function or generator) so each call logs one line when it ends."""
     def decorate(handler: Callable) -> Callable:
-        def outcome_of(exc: BaseException | None) -> str:
-            return "ok" if exc is None else f"error={type(exc).__name__}"
-
         if inspect.isgeneratorfunction(handler):
             @functools.wraps(handler)
-            def gen_wrapper(*args, **kwargs):
-                started, error = time.perf_counter(), None
-                try:
+            def streaming(*args, **kwargs):
+                with _one_line(action, user_of(args, kwargs)):
                     yield from handler(*args, **kwargs)
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    LOG.info(line(user_of(args, kwargs), action, time.perf_counter() - started, outcome_of(error)))
-            return gen_wrapper
+            return streaming
 
         @functools.wraps(handler)
-        def wrapper(*args, **kwargs):
-            started, error = time.perf_counter(), None
-            try:
+        def plain(*args, **kwargs):
+            with _one_line(action, user_of(args, kwargs)):
                 return handler(*args, **kwargs)
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                LOG.info(line(user_of(args, kwargs), action, time.perf_counter() - started, outcome_of(error)))
-        return wrapper
+        return plain
     return decorate

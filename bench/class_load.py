@@ -73,26 +73,25 @@ def main() -> None:
     names = [f"student{i:02d}" for i in range(args.users)]
     for name in names:
         users.add(name, f"{name}-password")
-    servers = []
+    servers, apps = [], []
     env = {**os.environ, "CI": "1", "HF_HUB_OFFLINE": "1", "ASSISTANT_DATA_DIR": str(root / "data")}
-    if args.store == "postgres":
-        pg = PostgresServer().start()
-        servers.append(pg)
-        llama = LlamaServer(gguf_path(language_model("qwen-1.5b"), Settings().cache_dir)).start()
-        servers.append(llama)
-        env.update(ASSISTANT_DATABASE_URL=pg.url, ASSISTANT_BACKEND="openai", ASSISTANT_OPENAI_URL=llama.url,
-                   ASSISTANT_OPENAI_MODEL="qwen-1.5b")
-    else:
-        env.update(ASSISTANT_BACKEND="llama")
-    subprocess.run([sys.executable, "-m", "assistant", "index", "build"], env=env, check=True, capture_output=True)
-    apps = []
-    for n in range(args.processes):
-        port = free_port()
-        log = (root / f"app{n}.log").open("w")
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env={**env, "ASSISTANT_PORT": str(port)},
-                                   stdout=log, stderr=subprocess.STDOUT)
-        apps.append((process, f"http://127.0.0.1:{port}/"))
     try:
+        if args.store == "postgres":
+            pg = PostgresServer()
+            servers.append(pg.start())
+            llama = LlamaServer(gguf_path(language_model("qwen-1.5b"), Settings().cache_dir))
+            servers.append(llama.start())
+            env.update(ASSISTANT_DATABASE_URL=pg.url, ASSISTANT_BACKEND="openai", ASSISTANT_OPENAI_URL=llama.url,
+                       ASSISTANT_OPENAI_MODEL="qwen-1.5b")
+        else:
+            env.update(ASSISTANT_BACKEND="llama")
+        subprocess.run([sys.executable, "-m", "assistant", "index", "build"], env=env, check=True, capture_output=True)
+        for n in range(args.processes):
+            port = free_port()
+            log = (root / f"app{n}.log").open("w")
+            process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env={**env, "ASSISTANT_PORT": str(port)},
+                                       stdout=log, stderr=subprocess.STDOUT)
+            apps.append((process, f"http://127.0.0.1:{port}/"))
         for process, url in apps:
             wait_up(url, process)
         run(args, names, apps, root, Client, env.get("ASSISTANT_DATABASE_URL"))
@@ -173,7 +172,11 @@ def run(args, names, apps, root: Path, Client, database_url: str | None) -> None
         if values:
             p50, p95 = np.percentile(values, [50, 95])
             print(f"  {kind:<9} n={len(values):4d}  p50 {p50:6.1f} s  p95 {p95:6.1f} s")
-    for line in errors[:10]:
+    if args.kill_at:
+        at_kill = [e for e in errors if abs(float(e.split("s ", 1)[0]) - args.kill_at) < 5]
+        print(f"  errors within 5 s of the kill (requests in flight on the killed process): {len(at_kill)}; "
+              f"other errors: {len(errors) - len(at_kill)}")
+    for line in errors[:20]:
         print(f"  error {line}")
 
 

@@ -80,9 +80,13 @@ class LlamaServer:
         self._args = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
                       "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", str(threads)]
         self.process: subprocess.Popen | None = None
+        self.log: Path | None = None
 
-    def start(self, timeout: float = 120) -> "LlamaServer":
-        self.process = subprocess.Popen(self._args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    def start(self, timeout: float = 180) -> "LlamaServer":
+        # Its log goes to a file: llama.cpp writes a lot, and an unread pipe would fill and stall it.
+        self.log = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(self._args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -90,11 +94,16 @@ class LlamaServer:
                 return self
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"llama.cpp server exited: {self.process.stderr.read()[-2000:]}")
+                    message = f"llama.cpp server exited: {self.log.read_text()[-2000:]}"
+                    self.close()
+                    raise RuntimeError(message)
                 time.sleep(0.5)
+        self.close()
         raise RuntimeError("llama.cpp server did not start in time")
 
     def close(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+        if self.log:
+            self.log.unlink(missing_ok=True)
