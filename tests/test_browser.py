@@ -261,7 +261,8 @@ def class_apps(postgres, tmp_path_factory):
     finally:
         for process, _ in apps:
             process.terminate()  # SIGTERM: uvicorn finishes running requests, then exits by the signal
-            assert process.wait(timeout=40) in (0, -15)
+        codes = [process.wait(timeout=40) for process, _ in apps]
+        assert all(code in (0, -15) for code in codes), codes
 
 
 def _login(page, name: str, password: str) -> None:
