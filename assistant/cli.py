@@ -288,6 +288,7 @@ def _users(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
 
 def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
     """Build or check every index the engine uses: retrieval and, with another model, grading."""
+    from assistant.expansion import expansion_hash
     from assistant.index import CorruptIndex, StaleIndex, read_manifest, rebuild_index
 
     records = engine.corpus.records
@@ -299,8 +300,6 @@ def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
         count = write_searches(records, engine.expansions, engine.generator)
         print(f"Wrote searches for {count} questions (kept in {engine.expansions.cache_file}).", file=stdout)
     expansions = engine.expansions.for_records(records)
-    from assistant.expansion import expansion_hash
-
     needed = [(engine.index_dir(), lambda: engine.embedder, expansions)]
     if engine.settings.grader_embedder != engine.settings.embedder:  # grading reads record vectors only
         needed.append((engine.index_dir(engine.settings.grader_embedder), lambda: engine.grading_embedder, {}))
