@@ -64,7 +64,7 @@ class Engine:
             if missing:
                 self._log(
                     f"{missing} of {len(self.corpus)} questions have no written searches yet; "
-                    "'assistant index --expand' has the language model write them (better recall for your own wording)."
+                    "'assistant index build --expand' has the language model write them (better recall for your own wording)."
                 )
             return index
 

@@ -4,7 +4,8 @@ once by the local model and indexed beside the record's own question.
 Expansions are kept per record, keyed by a hash of the record's question and answer, so an
 edited record gets new ones and an unchanged one keeps its own. The shipped bank's expansions
 are committed (``corpus/expansions.json``) so a first run need not generate them; a user's own
-bank gets them from ``assistant index --expand`` (the model writes about one record every 6 s).
+bank gets them from ``assistant index build --expand`` (the model writes about one record every
+6 s). The shipped file is the cache file that command writes for the bank from an empty cache.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class ExpansionStore:
 
     def for_records(self, records: Sequence[Record]) -> dict[str, tuple[str, ...]]:
         """Record id -> its expansions (records without any are left out)."""
-        return {r.id: self.get(r) for r in records if self.get(r)}
+        return {r.id: searches for r in records if (searches := self.get(r))}
 
     def missing(self, records: Sequence[Record]) -> list[Record]:
         return [r for r in records if record_key(r) not in self._data]
@@ -118,10 +119,6 @@ class ExpansionStore:
     def save(self) -> None:
         """Add the expansions written since loading to the cache file (atomically)."""
         _write(self.cache_file, {**_read(self.cache_file), **self._new})
-
-    def export(self, records: Sequence[Record], path: Path) -> None:
-        """Write the expansions of ``records`` alone (how the shipped file is made)."""
-        _write(path, {record_key(r): list(self.get(r)) for r in records if self.get(r)})
 
 
 def _write(path: Path, data: dict[str, list[str]]) -> None:
@@ -137,7 +134,7 @@ def _read(path: Path) -> dict[str, list[str]]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError):
-        print(f"Ignoring unreadable expansions file {path}; run 'assistant index --expand' to rewrite it.", file=sys.stderr)
+        print(f"Ignoring unreadable expansions file {path}; run 'assistant index build --expand' to rewrite it.", file=sys.stderr)
         return {}
     return {k: [str(s) for s in v] for k, v in data.items() if isinstance(v, list)}
 

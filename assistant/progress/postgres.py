@@ -44,7 +44,7 @@ class PostgresStore(SQLStore):
     def __init__(self, url: str, user: str = "", timeout: float = 10.0) -> None:
         super().__init__(user)
         self.where = safe_url(url)
-        self._pool = _pool(url, timeout)
+        self._url, self._pool = url, _pool(url, timeout)
         try:
             self._pool.open(wait=True, timeout=timeout)
             self.migrate()
@@ -70,6 +70,10 @@ class PostgresStore(SQLStore):
         db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
     def close(self) -> None:
+        """Close the pool this store (and every store for_user made from it) shares."""
+        with _POOLS_LOCK:
+            if _POOLS.get(self._url) is self._pool:
+                del _POOLS[self._url]
         self._pool.close()
 
 
