@@ -30,10 +30,14 @@ EXAMPLES = ["What does dropout mean?", "batchnorm vs layernorm", "my gradients e
             "How is an LSTM different from a plain RNN?"]
 
 
+def _username(request: gr.Request | None) -> str:
+    """Who is logged in ("" when there are no logins)."""
+    return getattr(request, "username", None) or ""
+
+
 def _user(args: tuple, kwargs: dict) -> str:
     """The logged-in user among a handler's arguments (for the request log)."""
-    request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
-    return getattr(request, "username", None) or ""
+    return _username(next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None))
 
 
 _STORE: list[ProgressStore] = []  # opened (and migrated) once, on first use
@@ -45,7 +49,7 @@ def _store(request: gr.Request | None = None) -> ProgressStore:
     with _STORE_LOCK:
         if not _STORE:
             _STORE.append(open_store(ENGINE.settings))
-    return _STORE[0].for_user(getattr(request, "username", None) or "")
+    return _STORE[0].for_user(_username(request))
 
 
 def _clean(text: str | None) -> str:

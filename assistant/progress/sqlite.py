@@ -19,12 +19,8 @@ from assistant.progress.sql import SQLStore
 class SQLiteStore(SQLStore):
     dialect = "sqlite"
 
-    def __init__(self, path: Path | None = None, user: str = "") -> None:
+    def __init__(self, path: Path, user: str = "") -> None:
         super().__init__(user)
-        if path is None:
-            from assistant.config import Settings
-
-            path = Settings().data_dir / "progress.sqlite3"
         self.path = Path(path)
         self.where = str(self.path)
         try:
