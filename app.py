@@ -16,10 +16,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.answer import Answer
+from assistant.coach.answer import Answer
 from assistant.engine import Engine
 from assistant.errors import AssistantError
-from assistant.interview import Session, plan_questions, summarize
+from assistant.coach.interview import Session, plan_questions, summarize
 from assistant.progress import ProgressStore, open_store
 from assistant.requestlog import configure as configure_logging
 from assistant.requestlog import logged
@@ -438,7 +438,7 @@ def server_address(env) -> tuple[str, int]:
 def login_check(settings, env):
     """Gradio's auth: the users file (each user's own progress) if it has users, else the single
     ASSISTANT_USERNAME / ASSISTANT_PASSWORD pair, else None (no login)."""
-    from assistant.users import UsersFile
+    from assistant.progress.users import UsersFile
 
     users = UsersFile(settings.data_dir / "users.json")
     if users.names():

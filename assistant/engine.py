@@ -9,10 +9,10 @@ from typing import Callable
 
 from assistant.config import Settings
 from assistant.corpus import Corpus, load_corpus
-from assistant.embedders import Embedder, make_embedder
-from assistant.expansion import ExpansionStore
-from assistant.index import SearchIndex, open_index
-from assistant.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
+from assistant.models.embedders import Embedder, make_embedder
+from assistant.retrieval.expansion import ExpansionStore
+from assistant.retrieval.index import SearchIndex, open_index
+from assistant.retrieval.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
 
 
 class Engine:
@@ -90,7 +90,7 @@ class Engine:
     @cached_property
     def generator(self):
         """The language model that writes (None with the extractive backend); it loads on first use."""
-        from assistant.generation import make_generator
+        from assistant.models.generation import make_generator
 
         return make_generator(self.settings.backend, self.settings.cache_dir, self.settings.llm)
 
@@ -132,7 +132,7 @@ class Engine:
 
     @cached_property
     def chat(self):
-        from assistant.chat import Chat
+        from assistant.coach.ask import Chat
 
         return Chat(self, self.generator, self._log, self.judge)
 

@@ -64,8 +64,8 @@ def main() -> None:
     from gradio_client import Client
 
     from assistant.config import Settings
-    from assistant.models import gguf_path, language_model
-    from assistant.users import UsersFile
+    from assistant.models.weights import gguf_path, language_model
+    from assistant.progress.users import UsersFile
     from servers import LlamaServer, PostgresServer
 
     root = Path(tempfile.mkdtemp(prefix="class-load-"))

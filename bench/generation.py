@@ -45,7 +45,7 @@ PROMPTS = [
 
 def speed(backend: str) -> dict:
     from assistant.config import Settings
-    from assistant.generation import make_generator
+    from assistant.models.generation import make_generator
 
     settings = Settings()
     generator = make_generator(backend, settings.cache_dir, settings.llm)
@@ -70,7 +70,7 @@ def speed(backend: str) -> dict:
 
 def faithfulness(n: int) -> None:
     from bench.retrieval import load_queries
-    from assistant.answer import Answer
+    from assistant.coach.answer import Answer
     from assistant.engine import Engine
 
     engine = Engine(log=lambda m: None)

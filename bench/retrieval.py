@@ -63,9 +63,9 @@ def load_queries(path: Path = QUERIES, heldout: bool = False) -> list[Query]:
 def run_system(name: str, heldout: bool = False) -> dict:
     """Build the system, run every query (warm), return per-query rankings, scope scores and costs."""
     from assistant.corpus import load_corpus
-    from assistant.embedders import make_embedder
+    from assistant.models.embedders import make_embedder
     from assistant.config import Settings
-    from assistant.fusion import top_k
+    from assistant.retrieval.fusion import top_k
 
     settings = Settings()
     corpus = load_corpus(settings.corpus_dir)
@@ -87,7 +87,7 @@ def run_system(name: str, heldout: bool = False) -> dict:
             return [records[i].id for i in rows[0]], float(sims[0][0])
 
     elif kind == "bm25":
-        from assistant.keyword import KeywordIndex
+        from assistant.retrieval.keyword import KeywordIndex
 
         keyword = KeywordIndex.build([f"{r.question}\n{r.answer_text}" for r in records])
 
@@ -96,9 +96,9 @@ def run_system(name: str, heldout: bool = False) -> dict:
             return [records[i].id for i in top_k(scores, 10)], float(scores.max())
 
     else:
-        from assistant.expansion import ExpansionStore
-        from assistant.index import build_index
-        from assistant.retriever import Retriever
+        from assistant.retrieval.expansion import ExpansionStore
+        from assistant.retrieval.index import build_index
+        from assistant.retrieval.retriever import Retriever
 
         embedder = make_embedder(model, settings.cache_dir, runtime="torch" if kind == "plain" else "onnx")
         expansions = {} if variant == "noexp" else ExpansionStore(Path("/nonexistent")).for_records(records)
@@ -188,8 +188,8 @@ def main() -> None:
         rows = result["rows"]
         pick = lambda idx: ([queries[i] for i in idx], [rows[i] for i in idx])  # noqa: E731
         if name.startswith("hybrid"):
-            from assistant.retriever import IN_SCOPE_THRESHOLDS
-            from assistant.models import embedding_model
+            from assistant.retrieval.retriever import IN_SCOPE_THRESHOLDS
+            from assistant.models.weights import embedding_model
 
             threshold = IN_SCOPE_THRESHOLDS[embedding_model(name.split("-")[1]).name]  # the product's own
         else:

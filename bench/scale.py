@@ -39,9 +39,9 @@ def main() -> None:
 
     from assistant.config import Settings
     from assistant.corpus import load_corpus
-    from assistant.embedders import make_embedder
-    from assistant.index import _new_faiss_index, answer_chunks
-    from assistant.keyword import KeywordIndex
+    from assistant.models.embedders import make_embedder
+    from assistant.retrieval.index import _new_faiss_index, answer_chunks
+    from assistant.retrieval.keyword import KeywordIndex
 
     records = load_corpus(Settings().corpus_dir).records
     chunks = [c for r in records for c in answer_chunks(r)]

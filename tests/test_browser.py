@@ -227,7 +227,7 @@ def class_apps(postgres, tmp_path_factory):
 
     import psycopg
 
-    from assistant.users import UsersFile
+    from assistant.progress.users import UsersFile
 
     with psycopg.connect(postgres.url, autocommit=True) as db:
         db.execute("CREATE DATABASE class_apps")

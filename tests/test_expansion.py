@@ -5,11 +5,11 @@ import json
 import pytest
 
 from assistant.cli import main
-from assistant.embedders import FakeEmbedder
-from assistant.expansion import SHIPPED, ExpansionStore, expand, parse_searches, prompt, record_key
-from assistant.generation import ScriptedGenerator
-from assistant.index import StaleIndex, build_index, load_index
-from assistant.retriever import RetrievalConfig, Retriever
+from assistant.models.embedders import FakeEmbedder
+from assistant.retrieval.expansion import SHIPPED, ExpansionStore, expand, parse_searches, prompt, record_key
+from assistant.models.generation import ScriptedGenerator
+from assistant.retrieval.index import StaleIndex, build_index, load_index
+from assistant.retrieval.retriever import RetrievalConfig, Retriever
 
 REPLY = """short: relu
 short: rectifed linear unit

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from assistant.fusion import max_per_group, max_rrf_score, reciprocal_rank_fusion, top_k
+from assistant.retrieval.fusion import max_per_group, max_rrf_score, reciprocal_rank_fusion, top_k
 
 
 def test_rrf_hand_checked():

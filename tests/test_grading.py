@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from assistant.embedders import FakeEmbedder
+from assistant.models.embedders import FakeEmbedder
 from assistant.errors import InvalidInputError, UnknownQuestionError
 from assistant.grading import Grader, key_points_from_reference, verdict_for
 from assistant.grading.grader import MAX_WORDS

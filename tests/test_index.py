@@ -3,8 +3,8 @@ import json
 import pytest
 
 from assistant.corpus import load_corpus
-from assistant.embedders import FakeEmbedder
-from assistant.index import CorruptIndex, StaleIndex, build_index, load_index, open_index
+from assistant.models.embedders import FakeEmbedder
+from assistant.retrieval.index import CorruptIndex, StaleIndex, build_index, load_index, open_index
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_changed_corpus_triggers_a_rebuild(tmp_path, corpus_dir):
 
 
 def test_crash_mid_build_keeps_the_old_index(built, corpus, monkeypatch):
-    import assistant.index as index_module
+    import assistant.retrieval.index as index_module
 
     def explode(self, directory):
         raise RuntimeError("power cut")
@@ -81,7 +81,7 @@ def test_crash_mid_build_keeps_the_old_index(built, corpus, monkeypatch):
 
 
 def test_crash_before_first_build_leaves_nothing_that_loads(tmp_path, corpus, monkeypatch):
-    import assistant.index as index_module
+    import assistant.retrieval.index as index_module
 
     monkeypatch.setattr(index_module.KeywordIndex, "save", lambda self, d: (_ for _ in ()).throw(RuntimeError("boom")))
     directory = tmp_path / "fresh"

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from assistant.embedders import FakeEmbedder
+from assistant.models.embedders import FakeEmbedder
 from assistant.errors import ModelError
 from assistant.grading import Grader
 from assistant.grading.judged import JudgedGrader, combine

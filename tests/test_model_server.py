@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def llama_server(model_cache):
     from servers import LlamaServer
 
-    from assistant.models import gguf_path, language_model
+    from assistant.models.weights import gguf_path, language_model
 
     pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed (make llm)")
     server = LlamaServer(gguf_path(language_model("qwen-1.5b"), model_cache)).start()

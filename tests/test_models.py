@@ -7,7 +7,7 @@ from importlib import metadata
 import pytest
 
 from assistant.errors import ModelError
-from assistant.models import MINILM_PACKAGE, embedding_model
+from assistant.models.weights import MINILM_PACKAGE, embedding_model
 
 
 def fake_distribution(monkeypatch, tmp_path, content: bytes):

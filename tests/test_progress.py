@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from assistant.embedders import FakeEmbedder
+from assistant.models.embedders import FakeEmbedder
 from assistant.grading import Grader
-from assistant.interview import Session, plan_questions, summarize
+from assistant.coach.interview import Session, plan_questions, summarize
 from assistant.progress import ProgressError, SQLiteStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from itertools import count
 
 import pytest
 
-from assistant.embedders import FakeEmbedder
+from assistant.models.embedders import FakeEmbedder
 from assistant.grading import Grader
 from assistant.progress import LATEST, MIGRATIONS, ProgressError, SQLiteStore
 from assistant.progress.postgres import PostgresStore

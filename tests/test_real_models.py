@@ -21,7 +21,7 @@ def _search(query, embedder=None, k=5):
 
 @pytest.mark.parametrize("key", ["minilm", "mpnet"])
 def test_onnx_runtime_gives_the_sentence_transformers_vectors(key, tmp_path):
-    from assistant.embedders import make_embedder
+    from assistant.models.embedders import make_embedder
 
     texts = ["What does dropout mean?", "my loss becomes nan", "Gradients vanish in deep networks. " * 80, "x"]
     fast = make_embedder(key, tmp_path, log=lambda m: None).encode(texts)
@@ -132,8 +132,8 @@ def test_the_judges_prompt_cache_changes_no_probability(real_engine):
 
 
 def test_the_dropout_inversion_is_never_shown_as_an_answer(real_engine):
-    from assistant.chat import Chat
-    from assistant.generation import ScriptedGenerator
+    from assistant.coach.ask import Chat
+    from assistant.models.generation import ScriptedGenerator
 
     inverted = ("Yes, dropout is used when the model makes predictions. [p3-q26] Dropout is applied during the training "
                 "phase but is turned off during inference. [p3-q26]")

@@ -1,9 +1,9 @@
 import pytest
 
-from assistant.embedders import FakeEmbedder
+from assistant.models.embedders import FakeEmbedder
 from assistant.engine import Engine
 from assistant.errors import InvalidInputError
-from assistant.retriever import RetrievalConfig, prepare_query
+from assistant.retrieval.retriever import RetrievalConfig, prepare_query
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def engine(tmp_path_factory):
 
 
 def test_every_question_finds_itself_through_its_question_vector(engine):
-    from assistant.retriever import Retriever
+    from assistant.retrieval.retriever import Retriever
 
     questions_only = Retriever(engine.corpus.records, engine.index, engine.embedder, RetrievalConfig(weights=(0, 1, 0, 0, 0)))
     misses = [r.id for r in engine.corpus if questions_only.search(r.question, k=1).hits[0].id != r.id]
@@ -44,7 +44,7 @@ def test_unrelated_text_is_out_of_scope(engine):
 
 
 def test_bm25_only_config_still_ranks(engine):
-    from assistant.retriever import Retriever
+    from assistant.retrieval.retriever import Retriever
 
     bm25_only = Retriever(engine.corpus.records, engine.index, engine.embedder, RetrievalConfig(weights=(0, 0, 0, 0, 1)))
     assert bm25_only.search("early stopping", k=1).hits[0].id == "p3-q25"

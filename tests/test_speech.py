@@ -83,7 +83,7 @@ def test_cli_grades_a_spoken_answer(monkeypatch, capsys, tmp_path):
 
 
 def test_progress_keeps_delivery_and_upgrades_an_old_file(tmp_path, corpus):
-    from assistant.embedders import FakeEmbedder
+    from assistant.models.embedders import FakeEmbedder
     from assistant.grading import Grader
     from assistant.progress import SQLiteStore
 

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.cli import main
 from assistant.errors import InvalidInputError
-from assistant.users import UsersFile
+from assistant.progress.users import UsersFile
 
 
 def test_add_verify_change_and_remove(tmp_path):

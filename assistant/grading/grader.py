@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from assistant.corpus import Corpus, KeyPoint
-from assistant.embedders import Embedder
+from assistant.models.embedders import Embedder
 from assistant.errors import InvalidInputError
 from assistant.grading.guards import contradicts, is_instruction, is_keyword_list, looks_non_english
 from assistant.text import content_stems, demote, sentences

@@ -46,7 +46,7 @@ class LlamaCppChoice:
 
     def __init__(self, model_key: str, cache_dir: Path, threads: int | None = None, lock: threading.Lock | None = None,
                  n_ctx: int = 2048) -> None:
-        from assistant.models import language_model
+        from assistant.models.weights import language_model
 
         self.spec = language_model(model_key)
         self.name = f"llama.cpp:{model_key}"
@@ -57,7 +57,7 @@ class LlamaCppChoice:
 
     def load(self):
         if self._llm is None:
-            from assistant.generation import open_llama
+            from assistant.models.generation import open_llama
 
             llm = open_llama(self.spec, self._cache_dir, self._n_ctx, self._threads)
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -107,7 +107,7 @@ class OpenAIChoice:
     ``top_logprobs`` get 0."""
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
-        from assistant.generation import openai_client
+        from assistant.models.generation import openai_client
 
         self.name = f"openai:{model}"
         self._url, self._model = base_url, model
@@ -175,7 +175,7 @@ def make_judge(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b", gene
     if backend == "transformers":
         return Judge(TransformersChoice(generator.load, generator.name, lock=generator.lock))
     if backend == "openai":
-        from assistant.generation import openai_settings
+        from assistant.models.generation import openai_settings
 
         return Judge(OpenAIChoice(*openai_settings()))
     raise ModelError(f"Unknown backend {backend!r}; choose llama, transformers, openai or extractive.")

@@ -28,7 +28,7 @@ class FasterWhisperTranscriber:
 
     def load(self):
         if self._model is None:
-            from assistant.models import WHISPER_HINT, whisper_path
+            from assistant.models.weights import WHISPER_HINT, whisper_path
 
             try:
                 from faster_whisper import WhisperModel

@@ -10,10 +10,10 @@ from typing import Sequence
 import numpy as np
 
 from assistant.corpus import Record
-from assistant.embedders import Embedder
+from assistant.models.embedders import Embedder
 from assistant.errors import InvalidInputError
-from assistant.fusion import max_per_group, max_rrf_score, reciprocal_rank_fusion, top_k
-from assistant.index import SearchIndex
+from assistant.retrieval.fusion import max_per_group, max_rrf_score, reciprocal_rank_fusion, top_k
+from assistant.retrieval.index import SearchIndex
 
 # Best cosine similarity (question or answer chunk) at or above which the corpus is taken to
 # cover a query. Calibrated on the dev half of bench/data/retrieval_queries.tsv by

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from assistant.corpus import Record
 
-SHIPPED = Path(__file__).resolve().parent.parent / "corpus" / "expansions.json"
+SHIPPED = Path(__file__).resolve().parents[2] / "corpus" / "expansions.json"
 MAX_WORDS = 25  # longer lines are not searches
 ANSWER_WORDS = 100  # of the reference shown to the model
 

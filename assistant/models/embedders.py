@@ -15,7 +15,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from assistant.errors import ModelError
-from assistant.models import EmbeddingModel, embedding_model
+from assistant.models.weights import EmbeddingModel, embedding_model
 
 
 @runtime_checkable

@@ -23,10 +23,10 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from assistant.corpus import Record
-from assistant.embedders import Embedder
+from assistant.models.embedders import Embedder
 from assistant.errors import IndexStoreError
-from assistant.expansion import expansion_hash
-from assistant.keyword import KeywordIndex
+from assistant.retrieval.expansion import expansion_hash
+from assistant.retrieval.keyword import KeywordIndex
 
 FORMAT_VERSION = 4
 MANIFEST = "manifest.json"

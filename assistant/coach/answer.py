@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.corpus import Corpus
-from assistant.retriever import SearchResult
+from assistant.retrieval.retriever import SearchResult
 
 RELATED_MIN_SCORE = 0.6  # other hits shown as "see also" when their fused score reaches this
 

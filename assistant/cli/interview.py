@@ -6,7 +6,7 @@ import threading
 from typing import TextIO
 
 from assistant.errors import InvalidInputError
-from assistant.interview import Session, plan_questions, summarize
+from assistant.coach.interview import Session, plan_questions, summarize
 from assistant.progress import open_store
 
 HELP = "Type your answer; finish with an empty line. Commands: /skip, /show (reference answer), /end."

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
 from assistant.errors import ModelError
-from assistant.models import gguf_path, language_model
+from assistant.models.weights import gguf_path, language_model
 
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 

@@ -12,7 +12,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, InvalidInputError, ModelError
 
 if TYPE_CHECKING:
-    from assistant.answer import Answer
+    from assistant.coach.answer import Answer
 
 EXIT_USAGE = 2
 
@@ -108,11 +108,11 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
         if args.command == "grade":
             return _grade(engine, args, stdin, stdout)
         if args.command == "interview":
-            from assistant.interview_cli import run_interview
+            from assistant.cli.interview import run_interview
 
             return run_interview(engine, args, stdin, stdout)
         if args.command == "progress":
-            from assistant.interview_cli import run_progress
+            from assistant.cli.interview import run_progress
 
             return run_progress(engine, args, stdin, stdout)
         if args.command == "users":
@@ -161,7 +161,7 @@ def _search(engine, query: str, k: int, as_json: bool, stdout: TextIO) -> None:
 
 def _ask(engine, question: str, as_json: bool, stdout: TextIO, history=()) -> "Answer":
     """Stream the answer (text mode) or print it whole (JSON); a rejected model answer is replaced."""
-    from assistant.answer import Answer
+    from assistant.coach.answer import Answer
 
     streamed = False
     for event in engine.chat.ask_stream(question, history):
@@ -260,7 +260,7 @@ def _render_grade(grade) -> str:
 
 
 def _users(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
-    from assistant.users import UsersFile
+    from assistant.progress.users import UsersFile
 
     users = UsersFile(settings.data_dir / "users.json")
     if args.action == "list":
@@ -288,12 +288,12 @@ def _users(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
 
 def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
     """Build or check every index the engine uses: retrieval and, with another model, grading."""
-    from assistant.expansion import expansion_hash
-    from assistant.index import CorruptIndex, StaleIndex, read_manifest, rebuild_index
+    from assistant.retrieval.expansion import expansion_hash
+    from assistant.retrieval.index import CorruptIndex, StaleIndex, read_manifest, rebuild_index
 
     records = engine.corpus.records
     if expand:
-        from assistant.expansion import expand as write_searches
+        from assistant.retrieval.expansion import expand as write_searches
 
         if engine.generator is None:
             raise ModelError("--expand needs a language model; drop --backend extractive.")

@@ -1,0 +1,1 @@
+"""Models: where weights come from (packages, checksums), the embedders and the text generators."""
