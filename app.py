@@ -17,15 +17,17 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.coach.answer import Answer
+from assistant.coach.step import Outcome
 from assistant.engine import Engine
 from assistant.errors import AssistantError
 from assistant.coach.interview import Session, plan_questions, summarize
 from assistant.progress import ProgressStore, open_store
+from assistant.progress import portable
+from assistant.progress.users import login_check
 from assistant.requestlog import configure as configure_logging
 from assistant.requestlog import logged
 
 ENGINE = Engine()  # shared, read-only models and corpus; no per-user data
-MAX_INPUT_CHARS = 20_000
 EXAMPLES = ["What does dropout mean?", "batchnorm vs layernorm", "my gradients explode, what can I do?",
             "How is an LSTM different from a plain RNN?"]
 
@@ -55,8 +57,9 @@ def _store(request: gr.Request | None = None) -> ProgressStore:
 def _clean(text: str | None) -> str:
     """User input as plain text: control characters dropped, length bounded."""
     text = "".join(ch for ch in (text or "") if ch in "\n\t" or ch.isprintable())
-    if len(text) > MAX_INPUT_CHARS:
-        raise AssistantError(f"That is {len(text):,} characters; please keep it under {MAX_INPUT_CHARS:,}.")
+    limit = ENGINE.settings.limits.input_chars
+    if len(text) > limit:
+        raise AssistantError(f"That is {len(text):,} characters; please keep it under {limit:,}.")
     return text.strip()
 
 
@@ -139,16 +142,10 @@ def question_choices() -> list[tuple[str, str]]:
     return [(f"[{r.id}] {r.question}", r.id) for r in ENGINE.corpus]
 
 
-def _judge():
-    """The judged grader, or None when no judge runs (the extractive backend, or the model failed)."""
-    grader = ENGINE.best_grader()
-    return None if grader is ENGINE.grader else grader
-
-
 def _warm(session: Session) -> None:
     """Let the judge read the next question while the candidate answers it."""
-    if (judge := _judge()) is not None and not session.finished:
-        threading.Thread(target=judge.warm, args=(session.current,), daemon=True).start()
+    if not session.finished:
+        ENGINE.answer_step.warm(session.current)
 
 
 @logged("transcribe", _user)
@@ -180,17 +177,13 @@ def grade_answer(question_id: str | None, custom_question: str, custom_reference
         if not custom and not question_id:
             yield "⚠️ Pick a question from the list, or type your own question and reference answer."
             return
-        quick = (ENGINE.grader.grade_custom(custom_question, custom_reference, answer) if custom
-                 else ENGINE.grader.grade(question_id, answer))
-        grade = quick
-        if (judge := _judge()) is not None:
-            yield render_grade(quick, delivery=delivery) + JUDGING
-            grade = judge.refine(quick, answer)
-        if custom:
-            yield render_grade(grade, delivery=delivery)
-            return
-        _store(request).record(grade, ENGINE.corpus.get(question_id).part_label, answer, delivery=delivery)
-        yield render_grade(grade, ENGINE.chat.coach(grade), delivery)
+        for event in ENGINE.answer_step.run(answer, None if custom else question_id, question=custom_question,
+                                            reference=custom_reference, store=_store(request), delivery=delivery,
+                                            coaching=not custom):
+            if isinstance(event, Outcome):
+                yield render_grade(event.grade, event.coaching, delivery)
+            else:
+                yield render_grade(event, delivery=delivery) + JUDGING
     except AssistantError as exc:
         yield f"⚠️ {_esc(str(exc))}"
 
@@ -234,23 +227,17 @@ def submit_answer(session: Session | None, answer: str, delivery: dict | None = 
     if session is None or session.finished:
         yield session, "Press **Start** to begin an interview.", "", "", *_NO_SUMMARY
         return
+    question = _question_markdown(session)
     try:
         answer = _clean(answer)
-        quick = ENGINE.grader.grade(session.current, answer)
-    except AssistantError as exc:
-        yield session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, *_NO_SUMMARY
-        return
-    grade = quick
-    if (judge := _judge()) is not None:
-        yield session, _question_markdown(session), render_grade(quick, delivery=delivery) + JUDGING, answer, *_NO_SUMMARY
-        grade = judge.refine(quick, answer)
-    try:
-        _store(request).record(grade, ENGINE.corpus.get(session.current).part_label, answer, delivery=delivery)
+        for event in ENGINE.answer_step.run(answer, session.current, store=_store(request), delivery=delivery, session=session):
+            if not isinstance(event, Outcome):
+                yield session, question, render_grade(event, delivery=delivery) + JUDGING, answer, *_NO_SUMMARY
+                continue
+            feedback, session = render_grade(event.grade, event.coaching, delivery), event.session
     except AssistantError as exc:  # not saved: the answer stays in the box to submit again
-        yield session, _question_markdown(session), f"⚠️ {_esc(str(exc))}", answer, *_NO_SUMMARY
+        yield session, question, f"⚠️ {_esc(str(exc))}", answer, *_NO_SUMMARY
         return
-    feedback = render_grade(grade, ENGINE.chat.coach(grade), delivery)
-    session = session.answered(grade.score)
     if session.finished:
         session, question, summary, path, chart = _finish(session)
         yield session, question, feedback + "\n\n---\n\n" + summary, "", path, chart
@@ -307,7 +294,7 @@ def show_progress(request: gr.Request = None):
 def export_progress(request: gr.Request = None):
     path = Path(tempfile.mkdtemp()) / "progress.sqlite3"
     try:
-        return str(_store(request).export(path))
+        return str(portable.export_progress(_store(request), path))
     except AssistantError as exc:
         raise gr.Error(str(exc)) from None
 
@@ -317,7 +304,7 @@ def import_progress(file, request: gr.Request = None):
     if file is None:
         return "Choose a progress file first."
     try:
-        _store(request).import_(Path(file if isinstance(file, str) else file.name))
+        portable.import_progress(_store(request), Path(file if isinstance(file, str) else file.name))
         return "Progress imported."
     except AssistantError as exc:
         return f"⚠️ {_esc(str(exc))}"
@@ -425,38 +412,14 @@ def build() -> gr.Blocks:
 demo = build()
 
 
-def server_address(env) -> tuple[str, int]:
-    """Host and port: ASSISTANT_HOST/PORT, else Gradio's own GRADIO_SERVER_NAME/PORT, else loopback:7860."""
-    host = env.get("ASSISTANT_HOST") or env.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    port = env.get("ASSISTANT_PORT") or env.get("GRADIO_SERVER_PORT") or "7860"
-    try:
-        return host, int(port)
-    except ValueError:
-        raise AssistantError(f"The port {port!r} is not a number; set ASSISTANT_PORT (or GRADIO_SERVER_PORT) to e.g. 7860.") from None
-
-
-def login_check(settings, env):
-    """Gradio's auth: the users file (each user's own progress) if it has users, else the single
-    ASSISTANT_USERNAME / ASSISTANT_PASSWORD pair, else None (no login)."""
-    from assistant.progress.users import UsersFile
-
-    users = UsersFile(settings.data_dir / "users.json")
-    if users.names():
-        return users.verify
-    user, password = env.get("ASSISTANT_USERNAME"), env.get("ASSISTANT_PASSWORD")
-    return (user, password) if user and password else None
-
-
 def readiness() -> dict:
     """What /healthz reports: ready once the index is loaded and the progress store answers."""
-    index = "retriever" in ENGINE.__dict__  # built at launch, before serving
+    index = ENGINE.ready  # built at launch, before serving
     try:
         database = _store().healthy()
     except AssistantError:
         database = False
-    generator = ENGINE.generator
-    return {"ready": index and database, "index": index, "database": database,
-            "model": generator.name if generator else None, "model_loaded": bool(getattr(generator, "loaded", True))}
+    return {"ready": index and database, "index": index, "database": database, **ENGINE.model.status()}
 
 
 def web_app(auth):
@@ -488,8 +451,8 @@ def serve(app, host: str, port: int) -> None:
 
 def main() -> int:
     try:
-        host, port = server_address(os.environ)
-        auth = login_check(ENGINE.settings, os.environ)
+        host, port = ENGINE.settings.address
+        auth = login_check(ENGINE.settings)
         if auth is None and host not in ("127.0.0.1", "localhost", "::1"):
             raise AssistantError(f"Listening on {host} needs logins: add users with 'assistant users add NAME', "
                                  "or set ASSISTANT_USERNAME and ASSISTANT_PASSWORD; refusing to start.")
@@ -499,7 +462,7 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging()
-    if ENGINE.generator is not None and hasattr(ENGINE.generator, "load"):
+    if hasattr(ENGINE.model.writer, "load"):
         threading.Thread(target=_load_model, daemon=True).start()  # answers stay extractive until it is there
     serve(web_app(auth), host, port)
     return 0
@@ -507,9 +470,9 @@ def main() -> int:
 
 def _load_model() -> None:
     try:
-        ENGINE.generator.load()
+        ENGINE.model.writer.load()
     except AssistantError as exc:
-        print(f"The language model did not load ({exc}); answers and grades use the quick versions.", file=sys.stderr)
+        ENGINE.model.failed(exc)  # said once, by the owner; /healthz reports it
 
 
 if __name__ == "__main__":

@@ -9,6 +9,14 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _env(name: str, default: str = "", *fallbacks: str) -> str:
+    """The first of the named environment variables that is set, else the default."""
+    for key in (name, *fallbacks):
+        if os.environ.get(key):
+            return os.environ[key]
+    return default
+
+
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -27,6 +35,26 @@ def _default_data_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How much input is read, each with its reason. Named here once; the rest of the code reads them."""
+
+    # A query longer than this is truncated (with a notice): no search is that long, and it bounds
+    # what embedding and BM25 read per request.
+    query_chars: int = 2000
+    # Text in an app box over this is refused: five pages, far beyond an interview answer, and it
+    # keeps one request from holding a worker.
+    input_chars: int = 20_000
+    # An answer over this many words is refused: an interview answer is a few paragraphs.
+    answer_words: int = 1200
+    # The judge reads this much of an answer: its prompt is read on 2 cores, and interview answers
+    # are shorter (the key-point evidence still reads all of it).
+    judged_words: int = 300
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True)
 class Settings:
     # Folder of *.md question banks; every file in it is loaded.
     corpus_dir: Path = field(
@@ -42,8 +70,8 @@ class Settings:
     )
     # Where progress (graded attempts, review dates) is kept.
     data_dir: Path = field(default_factory=lambda: _env_path("ASSISTANT_DATA_DIR", _default_data_dir()))
-    # Embedding model for retrieval: "mpnet" (default: the most accurate, 12 ms per query under
-    # ONNX Runtime) or "minilm" (2 ms); bench/retrieval.py measures both.
+    # Embedding model for retrieval: "mpnet" (default: the most accurate; 20 ms a query in the hybrid
+    # on 2 cores, against 6 ms for "minilm"); bench/retrieval.py measures both.
     embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_EMBEDDER", "mpnet"))
     # Embedding model for grading and for checking that answers are supported: "minilm" (default:
     # it agrees better with human graders than mpnet, bench/grading.py) or "mpnet".
@@ -58,8 +86,36 @@ class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("ASSISTANT_DATABASE_URL", ""))
     # Whose progress the command line reads and writes ("" on a laptop without logins).
     user: str = field(default_factory=lambda: os.environ.get("ASSISTANT_USER", ""))
-    # Queries longer than this many characters are truncated (with a notice).
-    max_query_chars: int = 2000
+    # The openai backend's server (vLLM, llama.cpp's server, Ollama), its model name and key.
+    openai_url: str = field(default_factory=lambda: _env("ASSISTANT_OPENAI_URL"))
+    openai_model: str = field(default_factory=lambda: _env("ASSISTANT_OPENAI_MODEL", "default"))
+    openai_key: str = field(default_factory=lambda: _env("ASSISTANT_OPENAI_KEY"))
+    # The transformers backend's model folder ("": the packaged GGUF, dequantized).
+    transformers_model: str = field(default_factory=lambda: _env("ASSISTANT_TRANSFORMERS_MODEL"))
+    # Where the app listens: ASSISTANT_HOST/PORT, else Gradio's own GRADIO_SERVER_NAME/PORT. Any
+    # host but loopback needs logins (app.py refuses to start without them).
+    host: str = field(default_factory=lambda: _env("ASSISTANT_HOST", "127.0.0.1", "GRADIO_SERVER_NAME"))
+    port: str = field(default_factory=lambda: _env("ASSISTANT_PORT", "7860", "GRADIO_SERVER_PORT"))
+    # One login for the app when there is no users file (a single-user hosted coach).
+    username: str = field(default_factory=lambda: _env("ASSISTANT_USERNAME"))
+    password: str = field(default_factory=lambda: _env("ASSISTANT_PASSWORD"), repr=False)
+    limits: Limits = LIMITS
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) the app listens on; a port that is not a number is one clear error."""
+        from assistant.errors import InvalidInputError
+
+        try:
+            return self.host, int(self.port)
+        except ValueError:
+            raise InvalidInputError(f"The port {self.port!r} is not a number; set ASSISTANT_PORT (or GRADIO_SERVER_PORT) "
+                                    "to e.g. 7860.") from None
+
+    @property
+    def users_file(self) -> Path:
+        """The app's logins (names and argon2 hashes), kept by 'assistant users'."""
+        return self.data_dir / "users.json"
 
     def with_overrides(self, **changes: object) -> "Settings":
         """A copy with the given fields replaced; None values are ignored (unset CLI flags)."""

@@ -1,4 +1,6 @@
-"""The engine: corpus, embedder, index and retriever, loaded once and lazily, shared by CLI and UI."""
+"""The engine: corpus, embedders, index, graders, the language model's owner and the coach, each
+built once and lazily, shared by the CLI and the app. Components get what they use from here; none
+reaches back into the engine."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Callable
 from assistant.config import Settings
 from assistant.corpus import Corpus, load_corpus
 from assistant.models.embedders import Embedder, make_embedder
+from assistant.models.language import LanguageModel, language_model
 from assistant.retrieval.expansion import ExpansionStore
 from assistant.retrieval.index import SearchIndex, open_index
 from assistant.retrieval.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
@@ -22,9 +25,10 @@ class Engine:
         embedder: Embedder | None = None,
         log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
         retrieval: RetrievalConfig = RetrievalConfig(),
+        model: LanguageModel | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self._embedder = embedder
+        self._embedder, self._model = embedder, model
         self._log = log
         self._retrieval = retrieval
         self._lock = threading.Lock()
@@ -88,30 +92,25 @@ class Engine:
         return Grader(self.grading_embedder, self.corpus, self.grading_index.record_vectors)
 
     @cached_property
-    def generator(self):
-        """The language model that writes (None with the extractive backend); it loads on first use."""
-        from assistant.models.generation import make_generator
-
-        return make_generator(self.settings.backend, self.settings.cache_dir, self.settings.llm)
-
-    @cached_property
-    def judge(self):
-        """The language model read as a classifier (None without a model); it loads on first use."""
-        from assistant.judge import make_judge
-
-        return make_judge(self.settings.backend, self.settings.cache_dir, self.settings.llm, self.generator)
+    def model(self) -> LanguageModel:
+        """The one owner of whether the language model (writer and judge) is usable; built on first use."""
+        return self._model or language_model(self.settings, self._log)
 
     @cached_property
     def judged_grader(self):
-        """The grader with the judge's correctness (None without a model)."""
+        """The grader with the judge's correctness (it grades quick while the judge is unavailable)."""
         from assistant.grading.judged import JudgedGrader
 
-        return JudgedGrader(self.grader, self.judge, self._log) if self.judge else None
+        return JudgedGrader(self.grader, self.model)
 
     def best_grader(self, fast: bool = False):
-        """The judged grader when a model is there and wanted, else the quick one."""
-        judged = None if fast else self.judged_grader
-        return judged if judged is not None and judged.available else self.grader
+        """The judged grader when the judge is usable and wanted, else the quick one."""
+        return self.grader if fast or not self.judged_grader.available else self.judged_grader
+
+    @property
+    def ready(self) -> bool:
+        """Is the index loaded (the app loads it before serving)?"""
+        return "retriever" in self.__dict__
 
     @cached_property
     def transcriber(self):
@@ -134,8 +133,21 @@ class Engine:
     def chat(self):
         from assistant.coach.ask import Chat
 
-        return Chat(self, self.generator, self._log, self.judge)
+        return Chat(self.search, self.corpus, self.grading_embedder, self.model)
+
+    @cached_property
+    def coach(self):
+        from assistant.coach.coaching import Coach
+
+        return Coach(self.model, self.search)
+
+    @cached_property
+    def answer_step(self):
+        """Grade, save, coach, next question: the one step every front end calls."""
+        from assistant.coach.step import AnswerStep
+
+        return AnswerStep(self.grader, self.judged_grader, self.coach, self.corpus)
 
     def search(self, text: str, k: int = 5) -> SearchResult:
-        query, notices = prepare_query(text, self.settings.max_query_chars)
+        query, notices = prepare_query(text, self.settings.limits.query_chars)
         return self.retriever.search(query, k=k, notices=notices)

@@ -68,3 +68,9 @@ def sentences(text: str) -> list[str]:
     """Sentence-like segments: split at sentence ends, semicolons, line breaks and inline bullets."""
     parts = [p.strip(" -*•\t") for p in _SENTENCE_END.split(text)]
     return [p for p in parts if len(p) > 1]
+
+
+def clip(text: str, words: int) -> str:
+    """The first ``words`` words of the text, with " …" when something was cut."""
+    tokens = text.split()
+    return text.strip() if len(tokens) <= words else " ".join(tokens[:words]) + " …"

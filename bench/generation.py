@@ -45,10 +45,9 @@ PROMPTS = [
 
 def speed(backend: str) -> dict:
     from assistant.config import Settings
-    from assistant.models.generation import make_generator
+    from assistant.models.language import backends
 
-    settings = Settings()
-    generator = make_generator(backend, settings.cache_dir, settings.llm)
+    generator, _ = backends(Settings().with_overrides(backend=backend))
     started = time.perf_counter()
     generator.load()
     load_s = time.perf_counter() - started
@@ -102,7 +101,7 @@ def faithfulness(n: int) -> None:
             if not set(answer.citations) & q.ids:
                 reasons.append(f"{q.text!r}: cites {', '.join(answer.citations)}, acceptable {', '.join(sorted(q.ids))}")
     n = len(queries)
-    print(f"faithfulness over {n} in-scope questions ({engine.chat.generator.name if engine.chat.generator else 'no model'}):")
+    print(f"faithfulness over {n} in-scope questions ({engine.model.writer.name if engine.model.writer else 'no model'}):")
     print(f"  model answer kept (every sentence supported): {kept}/{n}; of those citing an acceptable question: {correct}/{kept}")
     print(f"  answers that cite a correct question and are supported: {correct}/{n} ({correct / n:.0%})")
     print(f"  fell back to the extractive answer: {fallbacks}; judged out of scope (model not called): {out_of_scope}; "
@@ -127,7 +126,7 @@ def coaching(n: int) -> None:
     for row in rows[: (n + 2) // 3]:
         for kind in ("good", "partial", "wrong"):
             grade = grader.grade(row["id"], row[kind])
-            coach = engine.chat.coach(grade)
+            coach = engine.coach.coach(grade)
             saved.append({"id": row["id"], "kind": kind, "answer": row[kind], "score": grade.score, "verdict": grade.verdict,
                           "covered": [p.point for p in grade.covered], "feedback": coach.feedback, "backend": coach.backend,
                           "fallback": coach.fallback})

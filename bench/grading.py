@@ -246,11 +246,12 @@ def main() -> None:
     judge = None
     if args.judge:
         from assistant.grading.judged import JudgedGrader
+        from assistant.models.language import LanguageModel
 
-        judge = CachedJudge(engine.judge, fresh=args.fresh)
+        judge = CachedJudge(engine.model.judge, fresh=args.fresh)
         from assistant.judge import Judge
 
-        graders["judged"] = JudgedGrader(grader, Judge(judge), log=print)
+        graders["judged"] = JudgedGrader(grader, LanguageModel.of(judge=Judge(judge), log=print))
     try:
         if args.sweep:
             sweep(graders["judged"])

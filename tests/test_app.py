@@ -90,47 +90,62 @@ def test_follow_up_keeps_the_thread_with_gradio_6_history(app_url):
 
 def test_grade_shows_the_quick_grade_then_the_judged_one(app_url, monkeypatch):
     import app
+    from assistant.coach.step import AnswerStep
     from assistant.grading.judged import JudgedGrader
     from assistant.judge import Judge, ScriptedChoice
+    from assistant.models.language import LanguageModel
 
-    judged = JudgedGrader(app.ENGINE.grader, Judge(ScriptedChoice(lambda m, o: [0.95, 0.05])), log=lambda m: None)
-    monkeypatch.setattr(app, "_judge", lambda: judged)
+    judged = JudgedGrader(app.ENGINE.grader, LanguageModel.of(judge=Judge(ScriptedChoice(lambda m, o: [0.95, 0.05])), log=lambda m: None))
+    monkeypatch.setattr(app.ENGINE, "answer_step", AnswerStep(app.ENGINE.grader, judged, app.ENGINE.coach, app.ENGINE.corpus))
     quick, final = list(app.grade_answer("p3-q26", "", "", "Dropout switches off random neurons while training."))
     assert "quick grade" in quick and "checking what your answer says" in quick and "### Score" in quick
     assert "judged (scripted-judge): correctness 9.5/10" in final and "checking" not in final
     assert "correct, incomplete" in final and "**Missed**" in final
 
 
-def test_gradio_server_variables_are_honoured_and_ours_win():
-    import app
+def test_gradio_server_variables_are_honoured_and_ours_win(monkeypatch):
+    from assistant.config import Settings
+    from assistant.errors import AssistantError
 
-    assert app.server_address({}) == ("127.0.0.1", 7860)
-    assert app.server_address({"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "8080"}) == ("0.0.0.0", 8080)
-    assert app.server_address({"GRADIO_SERVER_PORT": "8080", "ASSISTANT_PORT": "9000", "ASSISTANT_HOST": "::1"}) == ("::1", 9000)
-    with pytest.raises(app.AssistantError, match="not a number"):
-        app.server_address({"GRADIO_SERVER_PORT": "http"})
+    def address(**env):
+        for name in ("ASSISTANT_HOST", "ASSISTANT_PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return Settings().address
+
+    assert address() == ("127.0.0.1", 7860)
+    assert address(GRADIO_SERVER_NAME="0.0.0.0", GRADIO_SERVER_PORT="8080") == ("0.0.0.0", 8080)
+    assert address(GRADIO_SERVER_PORT="8080", ASSISTANT_PORT="9000", ASSISTANT_HOST="::1") == ("::1", 9000)
+    with pytest.raises(AssistantError, match="not a number"):
+        address(GRADIO_SERVER_PORT="http")
 
 
 def test_listening_beyond_loopback_needs_credentials(monkeypatch, capsys):
     import app
+    from assistant.config import Settings
+
+    def main():  # the app reads its settings once, at start: a new start reads the changed environment
+        monkeypatch.setattr(app.ENGINE, "settings", Settings())
+        return app.main()
 
     launched = []  # (auth, host, port) of each server that would start
     monkeypatch.setattr(app, "serve", lambda auth, host, port: launched.append((auth, host, port)))
     monkeypatch.setattr(app, "web_app", lambda auth: auth)
     monkeypatch.setenv("ASSISTANT_HOST", "0.0.0.0")
     monkeypatch.delenv("ASSISTANT_USERNAME", raising=False)
-    assert app.main() == 2 and launched == []
+    assert main() == 2 and launched == []
     assert "needs logins" in capsys.readouterr().err
     monkeypatch.setenv("ASSISTANT_USERNAME", "ann")
     monkeypatch.setenv("ASSISTANT_PASSWORD", "s3cret")
-    assert app.main() == 0 and launched[0][:2] == (("ann", "s3cret"), "0.0.0.0")
+    assert main() == 0 and launched[0][:2] == (("ann", "s3cret"), "0.0.0.0")
     monkeypatch.setenv("ASSISTANT_HOST", "127.0.0.1")
-    assert app.main() == 0 and launched[1][:2] == (("ann", "s3cret"), "127.0.0.1")  # set, so asked for on loopback too
+    assert main() == 0 and launched[1][:2] == (("ann", "s3cret"), "127.0.0.1")  # set, so asked for on loopback too
     monkeypatch.delenv("ASSISTANT_USERNAME")
-    assert app.main() == 0 and launched[2][:2] == (None, "127.0.0.1")  # a laptop: no login
+    assert main() == 0 and launched[2][:2] == (None, "127.0.0.1")  # a laptop: no login
     monkeypatch.delenv("ASSISTANT_HOST")
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")  # Gradio's own variable: the credentials rule holds too
-    assert app.main() == 2 and len(launched) == 3
+    assert main() == 2 and len(launched) == 3
 
 
 def test_sigkill_of_the_app_mid_burst_loses_no_acknowledged_grade(tmp_path):

@@ -123,10 +123,11 @@ def test_grade_batch_goes_on_after_bad_lines():
 def test_grade_uses_the_judge_unless_fast(monkeypatch):
     from assistant.engine import Engine
     from assistant.grading.judged import JudgedGrader
+    from assistant.models.language import LanguageModel
     from assistant.judge import Judge, ScriptedChoice
 
     monkeypatch.setattr(Engine, "judged_grader", property(
-        lambda self: JudgedGrader(self.grader, Judge(ScriptedChoice(lambda m, o: [0.9, 0.1])), log=lambda m: None)))
+        lambda self: JudgedGrader(self.grader, LanguageModel.of(judge=Judge(ScriptedChoice(lambda m, o: [0.9, 0.1])), log=lambda m: None))))
     answer = ["--answer", "Dropout randomly deactivates neurons during training."]
     code, out = run(["grade", "p3-q26", "--json", *answer])
     judged = json.loads(out)

@@ -91,13 +91,14 @@ def test_index_build_expand_needs_a_model(capsys):
 
 def test_index_build_expand_writes_searches_for_a_users_own_bank(tmp_path, monkeypatch, capsys):
     import assistant.engine as engine_module
+    from assistant.models.language import LanguageModel
 
     bank = tmp_path / "bank"
     bank.mkdir()
     (bank / "mine.md").write_text("## Part 1: Mine\n\n### Q1- What is a quokka?\nA small marsupial from Western Australia.\n", encoding="utf-8")
     monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(bank))
     generator = ScriptedGenerator(["short: quokka facts\ncasual: what kind of animal is a quokka"])
-    monkeypatch.setattr(engine_module.Engine, "generator", property(lambda self: generator))
+    monkeypatch.setattr(engine_module.Engine, "model", property(lambda self: LanguageModel.of(generator)))
     assert main(["index", "build", "--expand"]) == 0
     out = capsys.readouterr().out
     assert "Wrote searches for 1 questions" in out and "2 written searches" in out

@@ -5,7 +5,7 @@ import pytest
 from assistant.models.embedders import FakeEmbedder
 from assistant.errors import InvalidInputError, UnknownQuestionError
 from assistant.grading import Grader, key_points_from_reference, verdict_for
-from assistant.grading.grader import MAX_WORDS
+from assistant.config import LIMITS
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_empty_long_and_unknown(grader):
     for empty in ("", "   \n\t"):
         with pytest.raises(InvalidInputError, match="empty"):
             grader.grade("p3-q26", empty)
-    with pytest.raises(InvalidInputError, match=f"{MAX_WORDS:,} words"):
+    with pytest.raises(InvalidInputError, match=f"{LIMITS.answer_words:,} words"):
         grader.grade("p3-q26", "dropout " * 5000)
     with pytest.raises(UnknownQuestionError):
         grader.grade("p9-q9", "anything")

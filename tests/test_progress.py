@@ -11,6 +11,7 @@ from assistant.models.embedders import FakeEmbedder
 from assistant.grading import Grader
 from assistant.coach.interview import Session, plan_questions, summarize
 from assistant.progress import ProgressError, SQLiteStore
+from assistant.progress.portable import export_progress, import_progress
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -87,17 +88,17 @@ def test_mastery_export_import_reset(store, grader, tmp_path):
     store.record(grade(grader, "p3-q26"), "Part 3", "a", T0)
     store.record(grade(grader, "p3-q26"), "Part 3", "b", T0 + timedelta(days=1))
     assert list(store.mastery_by_part()) == ["Part 3"]
-    exported = store.export(tmp_path / "backup.sqlite3")
+    exported = export_progress(store, tmp_path / "backup.sqlite3")
     with pytest.raises(ProgressError, match="confirm"):
         store.reset()
     store.reset(confirm=True)
     assert store.attempts() == []
-    store.import_(exported)
+    import_progress(store, exported)
     assert [a.answer for a in store.attempts()] == ["a", "b"]
     bogus = tmp_path / "bogus.sqlite3"
     bogus.write_bytes(b"not a database at all" * 100)
     with pytest.raises(ProgressError, match="not a progress file"):
-        store.import_(bogus)
+        import_progress(store, bogus)
     assert len(store.attempts()) == 2  # nothing changed
 
 

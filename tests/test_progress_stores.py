@@ -10,6 +10,7 @@ import pytest
 from assistant.models.embedders import FakeEmbedder
 from assistant.grading import Grader
 from assistant.progress import LATEST, MIGRATIONS, ProgressError, SQLiteStore
+from assistant.progress.portable import export_progress, import_progress
 from assistant.progress.postgres import PostgresStore
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -70,16 +71,16 @@ def test_export_then_import_moves_one_users_progress_between_any_stores(store, g
     ada.record(graded(grader, score=2.0), "Part 3", "first", T0)
     ada.record(graded(grader, score=8.0), "Part 3", "second", T0 + timedelta(days=1))
     store.for_user("bob").record(graded(grader), "Part 3", "bob's", T0)
-    exported = ada.export(tmp_path / "ada.sqlite3")
+    exported = export_progress(ada, tmp_path / "ada.sqlite3")
 
     laptop = SQLiteStore(tmp_path / "laptop.sqlite3")
-    laptop.import_(exported)
+    import_progress(laptop, exported)
     assert [a.answer for a in laptop.attempts()] == ["first", "second"]
     assert laptop.mastery_over_time() == ada.mastery_over_time() and laptop.due(T0 + timedelta(days=400)) == ["p3-q26"]
 
     carol = store.for_user("carol")
     carol.record(graded(grader), "Part 3", "replaced", T0)
-    carol.import_(exported)  # replaces carol's progress, and hers only
+    import_progress(carol, exported)  # replaces carol's progress, and hers only
     assert [a.answer for a in carol.attempts()] == ["first", "second"] and [a.answer for a in ada.attempts()] == ["first", "second"]
     assert [a.answer for a in store.for_user("bob").attempts()] == ["bob's"]
 
@@ -89,7 +90,7 @@ def test_a_file_that_is_not_progress_changes_nothing(store, grader, tmp_path):
     bad = tmp_path / "notes.sqlite3"
     bad.write_bytes(b"not a database at all")
     with pytest.raises(ProgressError, match="not a progress file"):
-        store.import_(bad)
+        import_progress(store, bad)
     assert [a.answer for a in store.attempts()] == ["kept"]
 
 

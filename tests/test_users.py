@@ -53,11 +53,11 @@ def test_the_users_command(tmp_path, capsys):
 
 def test_the_app_asks_for_a_login_when_there_are_users(tmp_path):
     from assistant.config import Settings
-    from app import login_check
+    from assistant.progress.users import login_check
 
-    settings = Settings(data_dir=tmp_path)
-    assert login_check(settings, {}) is None
-    assert login_check(settings, {"ASSISTANT_USERNAME": "a", "ASSISTANT_PASSWORD": "b"}) == ("a", "b")
+    settings = Settings(data_dir=tmp_path, username="", password="")
+    assert login_check(settings) is None
+    assert login_check(Settings(data_dir=tmp_path, username="a", password="b")) == ("a", "b")
     UsersFile(tmp_path / "users.json").add("ada", "correct horse")
-    check = login_check(settings, {"ASSISTANT_USERNAME": "a", "ASSISTANT_PASSWORD": "b"})
+    check = login_check(Settings(data_dir=tmp_path, username="a", password="b"))
     assert check("ada", "correct horse") and not check("a", "b")

@@ -1,13 +1,13 @@
-"""The terminal interview and progress commands (thin: the logic is in interview.py and progress.py)."""
+"""The terminal interview and progress commands (thin: the logic is in coach/ — the order, the answer step — and progress/)."""
 
 from __future__ import annotations
 
-import threading
 from typing import TextIO
 
 from assistant.errors import InvalidInputError
 from assistant.coach.interview import Session, plan_questions, summarize
 from assistant.progress import open_store
+from assistant.progress.portable import export_progress, import_progress
 
 HELP = "Type your answer; finish with an empty line. Commands: /skip, /show (reference answer), /end."
 
@@ -40,13 +40,13 @@ def run_interview(engine, args, stdin: TextIO, stdout: TextIO) -> int:
         raise InvalidInputError(f"No part {unknown[0]}; the parts are {', '.join(map(str, sorted(labels)))}.")
     parts = [labels[p] for p in args.part] if args.part else None
     session = Session(plan_questions(corpus, store, parts, args.count))
-    grader = engine.best_grader(args.fast)
+    step = engine.answer_step
     print(f"Interview: {len(session.questions)} questions. {HELP}", file=stdout)
     while not session.finished:
         record = corpus.get(session.current)
         print(f"\nQuestion {len(session.results) + 1}/{len(session.questions)} [{record.id}] ({record.part_label})\n{record.question}", file=stdout)
-        if hasattr(grader, "warm"):  # the judge reads the question and its key points while you type
-            threading.Thread(target=grader.warm, args=(record.id,), daemon=True).start()
+        if not args.fast:
+            step.warm(record.id)  # the judge reads the question and its key points while you type
         answer = _read_answer(stdin, stdout)
         if answer is None or answer == "/end":
             session = session.ended()
@@ -59,18 +59,17 @@ def run_interview(engine, args, stdin: TextIO, stdout: TextIO) -> int:
             session = session.skipped()
             continue
         try:
-            grade = grader.grade(record.id, answer)
+            outcome = step.final(answer, record.id, store=store, fast=args.fast, session=session)
         except InvalidInputError as exc:
             print(f"error: {exc} Try again, or /skip.", file=stdout)
             continue
-        store.record(grade, record.part_label, answer)
-        coaching = engine.chat.coach(grade)
+        grade, coaching = outcome.grade, outcome.coaching
         print(f"\nScore {grade.score:.1f}/10 ({grade.verdict}; {grade.origin}). "
               f"Covered {len(grade.covered)} of {len(grade.points)} key points.", file=stdout)
         for point in grade.missed[:3]:
             print(f"  missed: {point.point}", file=stdout)
         print(f"Coach: {coaching.feedback}\n{coaching.follow_up}", file=stdout)
-        session = session.answered(grade.score)
+        session = outcome.session
     summary = summarize(session, corpus)
     print("\n" + summary.markdown, file=stdout)
     if args.export:
@@ -87,10 +86,10 @@ def run_progress(engine, args, stdin: TextIO, stdout: TextIO) -> int:
         print("Progress reset.", file=stdout)
         return 0
     if args.import_:
-        store.import_(args.import_)
+        import_progress(store, args.import_)
         print(f"Progress replaced with {args.import_}.", file=stdout)
     if args.export:
-        print(f"Progress copied to {store.export(args.export)}.", file=stdout)
+        print(f"Progress copied to {export_progress(store, args.export)}.", file=stdout)
     mastery = store.mastery_by_part()
     print(f"Progress: {store.where}" + (f" (user {store.user})" if store.user else ""), file=stdout)
     if not mastery:

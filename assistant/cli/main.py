@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--corpus", type=Path, help="folder of *.md question banks (env ASSISTANT_CORPUS_DIR)")
     parser.add_argument("--index", type=Path, help="folder for the built index (env ASSISTANT_INDEX_DIR)")
-    parser.add_argument("--embedder", choices=["minilm", "mpnet"], help="embedding model (env ASSISTANT_EMBEDDER; default minilm)")
+    parser.add_argument("--embedder", choices=["minilm", "mpnet"], help="retrieval's embedding model (env ASSISTANT_EMBEDDER; default mpnet)")
     parser.add_argument("--backend", choices=["llama", "transformers", "openai", "extractive"],
                         help="who writes answers and coaching (env ASSISTANT_BACKEND; default llama)")
     parser.add_argument("--llm", choices=["qwen-1.5b", "qwen-0.5b"], help="packaged language model (env ASSISTANT_LLM)")
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--json", action="store_true", help="print JSON")
     grade.add_argument("--coach", action="store_true", help="add coaching feedback and a follow-up question")
     grade.add_argument("--fast", action="store_true", help="the quick grade: key-point coverage only, without the language model")
+    grade.add_argument("--no-save", action="store_true", help="do not keep the attempt in progress (a bank question's attempt is kept by default)")
 
     sub.add_parser("chat", help="interactive chat: questions and follow-ups (the default with no command)")
 
@@ -181,9 +182,11 @@ def _ask(engine, question: str, as_json: bool, stdout: TextIO, history=()) -> "A
 
 
 def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
-    grader = engine.best_grader(args.fast)
+    """One answer through the answer step (quick, judged, saved for a bank question unless --no-save,
+    coached with --coach), or JSON lines of them with '-'."""
+    store = None if args.no_save else _store(engine)
     if args.id == "-":
-        return _grade_batch(grader, stdin, stdout)
+        return _grade_batch(engine, store, args.fast, stdin, stdout)
     transcript = delivery = None
     if args.audio is not None:
         if args.id:
@@ -199,26 +202,35 @@ def _grade(engine, args, stdin: TextIO, stdout: TextIO) -> int:
             raise InvalidInputError(f"Cannot read the answer file {args.answer_file}: {getattr(exc, 'strerror', None) or exc}.") from None
     else:
         answer = stdin.read()
-    if args.id:
-        grade = grader.grade(args.id, answer)
-    elif args.question and args.reference:
-        grade = grader.grade_custom(args.question, args.reference, answer)
-    else:
+    if not args.id and not (args.question and args.reference):
         raise InvalidInputError("Name a question id (assistant grade p3-q26 --answer …) or give --question and --reference.")
+    outcome = engine.answer_step.final(answer, args.id, question=args.question or "", reference=args.reference or "",
+                                       store=store, delivery=delivery.to_json() if delivery else None, fast=args.fast,
+                                       coaching=args.coach)
+    grade = outcome.grade
     data = grade.to_json()
     text = _render_grade(grade)
     if transcript is not None:
         data.update(transcript=transcript.text, delivery=delivery.to_json())
         text = f"Transcript: {transcript.text}\nDelivery: {delivery.summary()}\n\n{text}"
-    if args.coach:
-        coaching = engine.chat.coach(grade)
+    if outcome.coaching is not None:
+        coaching = outcome.coaching
         data["coaching"] = {"feedback": coaching.feedback, "follow_up": coaching.follow_up, "backend": coaching.backend}
         text += f"\n\nCoach ({coaching.backend}): {coaching.feedback}\n{coaching.follow_up}"
+    data["saved"] = outcome.saved
+    if outcome.saved:
+        text += "\n\n(Kept in your progress; --no-save grades without keeping it.)"
     print(json.dumps(data) if args.json else text, file=stdout)
     return 0
 
 
-def _grade_batch(grader, stdin: TextIO, stdout: TextIO) -> int:
+def _store(engine):
+    from assistant.progress import open_store
+
+    return open_store(engine.settings, engine.settings.user)
+
+
+def _grade_batch(engine, store, fast: bool, stdin: TextIO, stdout: TextIO) -> int:
     """JSON lines in, JSON lines out; a line that cannot be graded gets an error and the batch goes on."""
     failed = 0
     for number, line in enumerate(stdin, 1):
@@ -232,14 +244,13 @@ def _grade_batch(grader, stdin: TextIO, stdout: TextIO) -> int:
                 raise InvalidInputError('not valid JSON; each line must be an object like {"id": "p3-q26", "answer": "..."}') from None
             if not isinstance(item, dict):
                 raise InvalidInputError("each line must be a JSON object")
-            if item.get("id"):
-                grade = grader.grade(str(item["id"]), str(item.get("answer") or ""))
-            elif item.get("question") and item.get("reference"):
-                grade = grader.grade_custom(str(item["question"]), str(item["reference"]), str(item.get("answer") or ""))
-            else:
+            if not item.get("id") and not (item.get("question") and item.get("reference")):
                 raise InvalidInputError('give "id", or "question" and "reference", with "answer"')
-            out = {k: v for k, v in grade.to_json().items() if k != "reference"}
-            out["id"] = item.get("id")
+            outcome = engine.answer_step.final(str(item.get("answer") or ""), str(item["id"]) if item.get("id") else None,
+                                               question=str(item.get("question") or ""), reference=str(item.get("reference") or ""),
+                                               store=store, fast=fast, coaching=False)
+            out = {k: v for k, v in outcome.grade.to_json().items() if k != "reference"}
+            out.update(id=item.get("id"), saved=outcome.saved)
         except AssistantError as exc:
             failed += 1
             out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {number}: {exc}"}
@@ -262,7 +273,7 @@ def _render_grade(grade) -> str:
 def _users(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
     from assistant.progress.users import UsersFile
 
-    users = UsersFile(settings.data_dir / "users.json")
+    users = UsersFile(settings.users_file)
     if args.action == "list":
         names = users.names()
         print("\n".join(names) if names else f"No users yet ({users.path}): anyone who reaches the app may use it.", file=stdout)
@@ -288,16 +299,15 @@ def _users(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
 
 def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
     """Build or check every index the engine uses: retrieval and, with another model, grading."""
-    from assistant.retrieval.expansion import expansion_hash
-    from assistant.retrieval.index import CorruptIndex, StaleIndex, read_manifest, rebuild_index
+    from assistant.retrieval.index import index_status, rebuild_index
 
     records = engine.corpus.records
     if expand:
         from assistant.retrieval.expansion import expand as write_searches
 
-        if engine.generator is None:
+        if engine.model.writer is None:
             raise ModelError("--expand needs a language model; drop --backend extractive.")
-        count = write_searches(records, engine.expansions, engine.generator)
+        count = write_searches(records, engine.expansions, engine.model.writer)
         print(f"Wrote searches for {count} questions (kept in {engine.expansions.cache_file}).", file=stdout)
     expansions = engine.expansions.for_records(records)
     needed = [(engine.index_dir(), lambda: engine.embedder, expansions)]
@@ -311,21 +321,16 @@ def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
                   f"{manifest.expansion_count} written searches, {manifest.embedder} ({manifest.dim}-d), "
                   f"{manifest.build_seconds:.1f} s.", file=stdout)
             continue
-        try:
-            manifest = read_manifest(directory)
-        except (StaleIndex, CorruptIndex) as reason:
-            print(f"{directory}: not usable ({reason}); it will be built on first use, or run 'assistant index build'.", file=stdout)
-            status = 1
-            continue
-        fresh = (manifest.corpus_hash, manifest.embedder, manifest.expansions) == (
-            engine.corpus.content_hash, embedder().name, expansion_hash(searches) if searches else ""
-        )
-        print(f"{directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
-              f"{manifest.expansion_count} written searches, {manifest.embedder} ({manifest.dim}-d, {manifest.kind}), "
-              f"built {manifest.built_at}; "
-              + ("up to date." if fresh else "stale (the corpus, searches or model changed): it will be rebuilt on first use."),
-              file=stdout)
-        status = status or (0 if fresh else 1)
+        manifest, problem = index_status(directory, engine.corpus.content_hash, embedder().name, searches)
+        if manifest is None:
+            print(f"{directory}: not usable ({problem}); it will be built on first use, or run 'assistant index build'.", file=stdout)
+        else:
+            print(f"{directory}: {manifest.count} questions, {manifest.chunk_count} answer chunks, "
+                  f"{manifest.expansion_count} written searches, {manifest.embedder} ({manifest.dim}-d, {manifest.kind}), "
+                  f"built {manifest.built_at}; "
+                  + (f"not usable as it is ({problem}): it will be rebuilt on first use." if problem else "up to date."),
+                  file=stdout)
+        status = status or (1 if problem else 0)
     return status
 
 

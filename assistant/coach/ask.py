@@ -1,4 +1,4 @@
-"""Conversation: grounded, cited answers written by the local model, and coaching after a grade.
+"""Ask: grounded, cited answers written by the local model, each sentence checked against its reference.
 
 The model only phrases what retrieval and grading found. An answer that cites nothing it was
 given, or has a sentence the references do not support, is replaced by the extractive answer.
@@ -8,18 +8,17 @@ Without a model (none configured, or it failed to load) everything stays extract
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import replace
 from typing import Callable, Iterator, Sequence
 
 from assistant.coach.answer import Answer, answer_hits, extractive_answer
-from assistant.coach.coaching import COACH_TOKENS, _CREDIT, _SCORE, Coaching, clip as _clip, coach_messages, covered_line
-from assistant.corpus import Record
+from assistant.corpus import Corpus, Record
 from assistant.errors import ModelError
-from assistant.models.generation import Generator
-from assistant.grading import Grade
+from assistant.models.embedders import Embedder
+from assistant.models.language import LanguageModel
+from assistant.retrieval.retriever import SearchResult
 from assistant.judge.prompts import REFERENCE_WORDS as REFERENCE_WORDS_JUDGED
-from assistant.text import sentences, words
+from assistant.text import clip, sentences, words
 
 MAX_REFERENCES = 3
 # Words kept of the best reference and of each runner-up: reading the prompt is most of the wait
@@ -42,19 +41,21 @@ ASK_SYSTEM = (
 
 
 class Chat:
-    def __init__(self, engine, generator: Generator | None, log: Callable[[str], None] | None = None, judge=None) -> None:
-        self.engine, self.generator, self.judge = engine, generator, judge
-        self._log = log or (lambda msg: print(msg, file=sys.stderr))
-        self._warned = False
+    """Ask: retrieval, then the model's answer checked sentence by sentence against the references it
+    cites (extractive when the model is off).
 
-    # ------------------------------------------------------------------ ask
+    It gets what it uses — a search function, the corpus, the embedder that cites sentences, and the
+    language model's owner (which says whether the writer and the judge are usable) — never the engine."""
 
-    def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()):
+    def __init__(self, search: Callable[..., SearchResult], corpus: Corpus, embedder: Embedder, model: LanguageModel) -> None:
+        self.search, self.corpus, self.embedder, self.model = search, corpus, embedder, model
+
+    def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> SearchResult:
         """Search the question; for a follow-up, also with the previous question, keeping the closer match."""
-        result = self.engine.search(question)
+        result = self.search(question)
         previous = next((text for role, text in reversed(history) if role == "user"), None)
         if previous and is_follow_up(question):
-            combined = self.engine.search(f"{previous} {question}")
+            combined = self.search(f"{previous} {question}")
             if combined.in_scope and (not result.in_scope or combined.similarity > result.similarity):
                 result = replace(combined, query=result.query)
         return result
@@ -62,29 +63,30 @@ class Chat:
     def ask_stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Answer]:
         """Text pieces as the model writes them, then the final Answer (which may be the fallback)."""
         result = self.retrieve(question, history)
-        extractive = extractive_answer(result, self.engine.corpus)
-        if not result.in_scope or self.generator is None:  # out of scope: the model is not called
+        extractive = extractive_answer(result, self.corpus)
+        writer = self.model.writer
+        if not result.in_scope or writer is None:  # out of scope: the model is not called
             yield extractive
             return
-        records = [self.engine.corpus.get(h.id) for h in answer_hits(result, MAX_REFERENCES)]
+        records = [self.corpus.get(h.id) for h in answer_hits(result, MAX_REFERENCES)]
         messages = ask_messages(result.query, records, history)
         pieces: list[str] = []
         try:
-            for piece in self.generator.stream(messages, ANSWER_TOKENS):
+            for piece in writer.stream(messages, ANSWER_TOKENS):
                 pieces.append(piece)
                 yield piece
         except ModelError as exc:
-            self._warn(exc)
+            self.model.failed(exc)
             yield extractive
             return
         # llama.cpp and the HTTP backend stream about one piece per token: this many means the limit was hit
         attributed, problem, notes = self.attribute("".join(pieces).strip(), records, cut_off=len(pieces) >= ANSWER_TOKENS)
         if problem:
-            yield replace(extractive, backend=self.generator.name, fallback=True,
+            yield replace(extractive, backend=writer.name, fallback=True,
                           notices=extractive.notices + (f"The model's answer was not used: {problem}. Showing the reference answer.",))
             return
         cited = tuple(dict.fromkeys(_CITATION.findall(attributed)))
-        yield Answer(result.query, attributed, cited, True, self.generator.name, False, extractive.notices + notes)
+        yield Answer(result.query, attributed, cited, True, writer.name, False, extractive.notices + notes)
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
         *_, answer = self.ask_stream(question, history)
@@ -112,19 +114,19 @@ class Chat:
             for s in [r.question, *sentences(r.answer_text)]:
                 support_texts.append(s)
                 owners.append(r)
-        vectors = self.engine.grading_embedder.encode(claims + support_texts)
+        vectors = self.embedder.encode(claims + support_texts)
         similarity = vectors[: len(claims)] @ vectors[len(claims):].T
         cited = [(claim, owners[i], support_texts[i]) for claim, i in zip(claims, similarity.argmax(axis=1))]
-        if self.judge is None:
+        judge = self.model.judge
+        if judge is None:
             for claim, row in zip(claims, similarity):
                 if len(claim.split()) >= 4 and row.max() < SUPPORT_THRESHOLD:
                     return text, f'no reference supports "{claim}"', ()
             return " ".join(f"{claim} [{record.id}]" for claim, record, _ in cited), None, ()
         try:
-            supported = [self._supported(claim, record, sentence) for claim, record, sentence in cited]
+            supported = [_supported(judge, claim, record, sentence) for claim, record, sentence in cited]
         except ModelError as exc:
-            self._log(f"The judge is unavailable, so answers are checked by embeddings only: {exc}")
-            self.judge = None
+            self.model.failed(exc)  # said once, by the owner; this answer is checked by embeddings
             return self.attribute(text, records, cut_off)
         dropped = [claim for (claim, _, _), ok in zip(cited, supported) if not ok]
         if not supported[0] or 2 * len(dropped) > len(cited):
@@ -133,52 +135,18 @@ class Chat:
         notes = ("Left out what the references do not support: " + " ".join(f'"{claim}"' for claim in dropped),) if dropped else ()
         return kept, None, notes
 
-    def _supported(self, claim: str, record: Record, closest: str) -> bool:
-        """Does the cited reference support the sentence? A bare "Yes."/"No." says nothing checkable, so it goes."""
-        statement = _YES_NO.sub("", claim).strip()
-        if not statement:
-            return False
-        if len(statement.split()) < 4:
-            return True  # too short to claim anything ("For example:")
-        reference = f"{record.question}\n{record.answer_text}"
-        if closest not in " ".join(reference.split()[:REFERENCE_WORDS_JUDGED]):
-            reference = f"{record.question}\n{closest}\n{record.answer_text}"  # the sentence it draws on, within reach
-        return self.judge.supports(reference, statement) >= SUPPORT_P
 
-    # ------------------------------------------------------------------ coach
-
-    def coach(self, grade: Grade) -> Coaching:
-        """What you covered (from the grader's evidence), advice on what you missed (the model's words,
-        never crediting you with anything), and one follow-up question. The grade is never touched."""
-        follow_up = self.follow_up(grade)
-        if self.generator is None or not grade.missed:
-            return Coaching(grade.feedback, follow_up, self.generator.name if self.generator else "extractive")
-        try:
-            text = "".join(self.generator.stream(coach_messages(grade), COACH_TOKENS)).strip()
-        except ModelError as exc:
-            self._warn(exc)
-            return Coaching(grade.feedback, follow_up, "extractive")
-        advice = [s for s in sentences(text) if not _CREDIT.search(s) and not _SCORE.search(s)][:3]
-        if not advice:
-            return Coaching(grade.feedback, follow_up, self.generator.name, fallback=True)
-        return Coaching(" ".join([covered_line(grade), *advice]), follow_up, self.generator.name)
-
-    def follow_up(self, grade: Grade) -> str:
-        """From the weakest missed point; with nothing missed, the closest other question of the bank."""
-        if grade.missed:
-            point = min(grade.missed, key=lambda p: p.coverage).point
-            return f"Follow-up: how would you explain this part — {point.rstrip('.')}?"
-        if grade.question_id:
-            for hit in self.engine.search(grade.question, k=3).hits:
-                if hit.id != grade.question_id:
-                    return f"Follow-up: [{hit.id}] {hit.question}"
-        return "Follow-up: can you give a concrete example from a project?"
-
-    def _warn(self, exc: Exception) -> None:
-        if not self._warned:
-            self._warned = True
-            self._log(f"The language model is unavailable, so answers are extractive: {exc}")
-        self.generator = None
+def _supported(judge, claim: str, record: Record, closest: str) -> bool:
+    """Does the cited reference support the sentence? A bare "Yes."/"No." says nothing checkable, so it goes."""
+    statement = _YES_NO.sub("", claim).strip()
+    if not statement:
+        return False
+    if len(statement.split()) < 4:
+        return True  # too short to claim anything ("For example:")
+    reference = f"{record.question}\n{record.answer_text}"
+    if closest not in " ".join(reference.split()[:REFERENCE_WORDS_JUDGED]):
+        reference = f"{record.question}\n{closest}\n{record.answer_text}"  # the sentence it draws on, within reach
+    return judge.supports(reference, statement) >= SUPPORT_P
 
 
 _FOLLOW_UP_START = ("and ", "but ", "also ", "what about", "how about", "compared", "versus", "vs ", "then ")
@@ -193,7 +161,7 @@ def is_follow_up(question: str) -> bool:
 
 def ask_messages(question: str, records: Sequence[Record], history: Sequence[tuple[str, str]] = ()) -> list[dict]:
     references = "\n\n".join(
-        f"[{r.id}] {r.question}\n{_clip(r.answer_text, REFERENCE_WORDS if i == 0 else RUNNER_UP_WORDS)}" for i, r in enumerate(records)
+        f"[{r.id}] {r.question}\n{clip(r.answer_text, REFERENCE_WORDS if i == 0 else RUNNER_UP_WORDS)}" for i, r in enumerate(records)
     )
     messages = [{"role": "system", "content": ASK_SYSTEM}]
     for role, text in list(history)[-4:]:  # the last two exchanges, for follow-ups

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
+from assistant.errors import ModelError
 from assistant.grading import Grade
+from assistant.models.language import LanguageModel
+from assistant.text import clip, sentences
 
 COACH_TOKENS = 160
 
@@ -49,6 +53,37 @@ def coach_messages(grade: Grade) -> list[dict]:
     return [{"role": "system", "content": COACH_SYSTEM}, {"role": "user", "content": evidence}]
 
 
-def clip(text: str, words: int) -> str:
-    tokens = text.split()
-    return text if len(tokens) <= words else " ".join(tokens[:words]) + " …"
+class Coach:
+    """Coaching after a grade, and the follow-up question. It gets the language model's owner and a
+    search function (for the closest other question), nothing more."""
+
+    def __init__(self, model: LanguageModel, search: Callable) -> None:
+        self.model, self.search = model, search
+
+    def coach(self, grade: Grade) -> Coaching:
+        """What you covered (from the grader's evidence), advice on what you missed (the model's words,
+        never crediting you with anything), and one follow-up question. The grade is never touched."""
+        follow_up = self.follow_up(grade)
+        writer = self.model.writer
+        if writer is None or not grade.missed:
+            return Coaching(grade.feedback, follow_up, writer.name if writer else "extractive")
+        try:
+            text = "".join(writer.stream(coach_messages(grade), COACH_TOKENS)).strip()
+        except ModelError as exc:
+            self.model.failed(exc)
+            return Coaching(grade.feedback, follow_up, "extractive")
+        advice = [s for s in sentences(text) if not _CREDIT.search(s) and not _SCORE.search(s)][:3]
+        if not advice:
+            return Coaching(grade.feedback, follow_up, writer.name, fallback=True)
+        return Coaching(" ".join([covered_line(grade), *advice]), follow_up, writer.name)
+
+    def follow_up(self, grade: Grade) -> str:
+        """From the weakest missed point; with nothing missed, the closest other question of the bank."""
+        if grade.missed:
+            point = min(grade.missed, key=lambda p: p.coverage).point
+            return f"Follow-up: how would you explain this part — {point.rstrip('.')}?"
+        if grade.question_id:
+            for hit in self.search(grade.question, k=3).hits:
+                if hit.id != grade.question_id:
+                    return f"Follow-up: [{hit.id}] {hit.question}"
+        return "Follow-up: can you give a concrete example from a project?"

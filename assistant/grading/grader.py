@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from assistant.config import LIMITS
 from assistant.corpus import Corpus, KeyPoint
 from assistant.models.embedders import Embedder
 from assistant.errors import InvalidInputError
@@ -29,7 +30,6 @@ from assistant.text import content_stems, demote, sentences
 SIMILARITY_LOW, SIMILARITY_HIGH = 0.2, 0.8
 LEXICAL_FULL_CREDIT = 0.6  # share of a point's content words for full lexical credit
 COVERED = 0.5  # a key point with at least this coverage counts as covered
-MAX_WORDS = 1200  # longer answers are refused: an interview answer is a few paragraphs
 CAP_KEYWORDS, CAP_OTHER_QUESTION, CAP_CONTRADICTION = 1.0, 2.0, 2.0
 OTHER_QUESTION_MARGIN = 0.08  # answer closer to another question's reference by this much
 OTHER_QUESTION_MIN_WORDS = 8  # shorter answers are too ambiguous to say which question they answer
@@ -69,7 +69,7 @@ class Grade:
     question_id: str | None = None
     flags: tuple[Flag, ...] = field(default=())
     completeness: float = 0.0  # 0..10: key-point coverage before any cap (the quick grade's own score)
-    judge: float | None = None  # 0..10: the judge's correctness, when a judge ran
+    correctness: float | None = None  # 0..10: the judge's correctness, when a judge ran
     grader: str = "quick"  # which grader ran: "quick", or "judged (<model>)"
 
     @property
@@ -88,9 +88,9 @@ class Grade:
     @property
     def origin(self) -> str:
         """Which grader ran, in words: a judged grade shows the judge's share, a quick grade says it is quick."""
-        if self.judge is None:
+        if self.correctness is None:
             return "quick grade (key-point coverage only)" if self.grader == "quick" else self.grader
-        return f"{self.grader}: correctness {self.judge:.1f}/10, key points {self.completeness:.1f}/10"
+        return f"{self.grader}: correctness {self.correctness:.1f}/10, key points {self.completeness:.1f}/10"
 
     def to_json(self) -> dict:
         return {
@@ -101,7 +101,8 @@ class Grade:
             "missed": [p.to_json() for p in self.missed],
             "feedback": self.feedback,
             "flags": [f.message for f in self.flags],
-            "judge": None if self.judge is None else round(self.judge, 2),
+            "correctness": None if self.correctness is None else round(self.correctness, 2),
+            "judge": None if self.correctness is None else round(self.correctness, 2),  # the old key, kept for scripts
             "grader": self.grader,
             "reference": self.reference,
         }
@@ -162,9 +163,9 @@ class Grader:
         if not answer:
             raise InvalidInputError("The answer is empty; type what you would say in the interview.")
         n_words = len(answer.split())
-        if n_words > MAX_WORDS:
+        if n_words > LIMITS.answer_words:
             raise InvalidInputError(
-                f"The answer has {n_words:,} words; answers are graded up to {MAX_WORDS:,} words, so shorten it to its key points."
+                f"The answer has {n_words:,} words; answers are graded up to {LIMITS.answer_words:,} words, so shorten it to its key points."
             )
         points = [p.full_text if isinstance(p, KeyPoint) else str(p) for p in (key_points or key_points_from_reference(reference))]
         shown_reference = reference_markdown or reference
@@ -254,7 +255,7 @@ _VERDICT_SENTENCE = {
 def feedback_for(grade: Grade) -> str:
     """Short feedback from the verdict and the evidence alone."""
     parts = [f.message for f in grade.flags]
-    if grade.judge is not None:
+    if grade.correctness is not None:
         parts.append(_VERDICT_SENTENCE[grade.verdict])
     covered, missed = grade.covered, grade.missed
     parts.append(f"You covered {len(covered)} of {len(grade.points)} key points ({grade.score:.1f}/10).")

@@ -1,6 +1,6 @@
 """Checks that keep tricks from scoring: instructions to the grader, keyword lists, non-English
 text and claims that contradict the reference. Pure functions over text. (A restated question is
-caught in grading.py, where the question's words are known.)"""
+caught in grader.py, where the question's words are known.)"""
 
 from __future__ import annotations
 

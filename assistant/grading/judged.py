@@ -16,19 +16,17 @@ never shown to the judge. The equal weights were set before measuring; the team 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from typing import Callable
 
+from assistant.config import LIMITS
 from assistant.errors import ModelError
 from assistant.grading.grader import Flag, Grade, Grader, claims_of, feedback_for, verdict_for
-from assistant.judge import Judge
+from assistant.models.language import LanguageModel
 
 JUDGE_WEIGHT = 0.5
 FALSE_BELOW, CAP_FALSE = 0.4, 3.0  # the judge says false: the answer reads "incorrect"
 TRUE_ENOUGH = 0.5  # the judge finds the answer true for its own question: the other-question guard does not cap it
 TRUE_FROM = 0.7  # P(true) from which an answer that misses points is "correct, incomplete"
-ANSWER_WORDS = 300  # the judge reads this much of an answer (interview answers are shorter)
 
 
 def combine(completeness: float, correctness: float, cap: float) -> float:
@@ -48,14 +46,18 @@ def judged_verdict(score: float, truth: float, capped: bool, missed: bool) -> st
 class JudgedGrader:
     """The quick grader's evidence and guards, with the judge's correctness in the score."""
 
-    def __init__(self, grader: Grader, judge: Judge, log: Callable[[str], None] | None = None) -> None:
-        self.grader, self.judge = grader, judge
-        self._log = log or (lambda msg: print(msg, file=sys.stderr))
-        self.available = True
+    def __init__(self, grader: Grader, model: LanguageModel) -> None:
+        self.grader, self.model = grader, model
+
+    @property
+    def available(self) -> bool:
+        """Is the judge usable now (the model's owner says)?"""
+        return self.model.judge is not None
 
     @property
     def name(self) -> str:
-        return f"judged ({self.judge.name})"
+        judge = self.model.judge
+        return f"judged ({judge.name})" if judge else "quick"
 
     def grade(self, question_id: str, answer: str) -> Grade:
         return self.refine(self.grader.grade(question_id, answer), answer)
@@ -65,15 +67,15 @@ class JudgedGrader:
 
     def refine(self, quick: Grade, answer: str) -> Grade:
         """The judged grade for an answer the quick grader has graded; the quick grade if the model fails."""
-        if not self.available:
+        judge = self.model.judge
+        if judge is None:
             return quick
         if quick.cap == 0:  # nothing to judge: a restated question, or not English
             return replace(quick, grader=self.name)
         try:
             truth = self.truth(quick, answer)
         except ModelError as exc:
-            self.available = False
-            self._log(f"The judge is unavailable, so grades are quick grades (key-point coverage only): {exc}")
+            self.model.failed(exc)  # said once, by the owner: grades are quick from now on
             return quick
         flags = quick.flags
         if truth >= TRUE_ENOUGH:  # it answers this question truly: a closer neighbour in the bank is no reason to cap
@@ -81,22 +83,22 @@ class JudgedGrader:
         if truth < FALSE_BELOW:
             flags += (Flag("judged_false", "The local model judges what your answer says to be false; "
                            "the key words it uses earn no credit.", CAP_FALSE),)
-        grade = replace(quick, flags=flags, judge=10 * truth, grader=self.name)
-        score = combine(quick.completeness, grade.judge, grade.cap)
+        grade = replace(quick, flags=flags, correctness=10 * truth, grader=self.name)
+        score = combine(quick.completeness, grade.correctness, grade.cap)
         grade = replace(grade, score=score, verdict=judged_verdict(score, truth, grade.cap < 10, bool(quick.missed)))
         return replace(grade, feedback=feedback_for(grade))
 
     def truth(self, quick: Grade, answer: str) -> float:
         """The judge's P(true) for the answer's claims (never the sentences addressed to the grader)."""
         claims, _ = claims_of(answer)
-        text = " ".join(" ".join(claims).split()[:ANSWER_WORDS])
-        return self.judge.correctness(quick.question, [p.point for p in quick.points], text)
+        text = " ".join(" ".join(claims).split()[:LIMITS.judged_words])
+        return self.model.judge.correctness(quick.question, [p.point for p in quick.points], text)
 
     def warm(self, question_id: str) -> None:
         """Read a bank question's shared prompt now, while the candidate is still answering."""
-        if self.available:
+        if (judge := self.model.judge) is not None:
             record = self.grader.corpus.get(question_id)
             try:
-                self.judge.warm(record.question, self.grader.key_points(record))
+                judge.warm(record.question, self.grader.key_points(record))
             except ModelError:
                 pass  # the next grade reports it

@@ -3,8 +3,7 @@ probabilities, no sampling). It says how correct an answer is and whether a refe
 a statement; backends (llama.cpp, an OpenAI-compatible server, transformers, a scripted fake)
 only supply the probabilities."""
 
-from assistant.judge.backends import LlamaCppChoice, OpenAIChoice, ScriptedChoice, TransformersChoice, make_judge
-from assistant.judge.base import ChoiceBackend, Judge
+from assistant.judge.backends import LlamaCppChoice, OpenAIChoice, ScriptedChoice, TransformersChoice
+from assistant.judge.judge import ChoiceBackend, Judge
 
-__all__ = ["ChoiceBackend", "Judge", "LlamaCppChoice", "OpenAIChoice", "ScriptedChoice", "TransformersChoice",
-           "make_judge"]
+__all__ = ["ChoiceBackend", "Judge", "LlamaCppChoice", "OpenAIChoice", "ScriptedChoice", "TransformersChoice"]

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from assistant.errors import ModelError
-from assistant.judge.base import Judge, normalise
+from assistant.judge.judge import normalise
 from assistant.judge.prompts import JUDGED_STARTS, Message
 
 Options = Sequence[Sequence[str]]
@@ -103,26 +103,25 @@ class LlamaCppChoice:
 
 
 class OpenAIChoice:
-    """A one-token chat completion with ``logprobs`` (official openai client); options missing from
-    ``top_logprobs`` get 0."""
+    """A one-token chat completion with ``logprobs`` (the official openai client, built once in
+    models/language.py); options missing from ``top_logprobs`` get 0."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
-        from assistant.models.generation import openai_client
-
+    def __init__(self, client, url: str, model: str) -> None:
         self.name = f"openai:{model}"
-        self._url, self._model = base_url, model
-        self._client = openai_client(base_url, api_key, timeout)
+        self._client, self._url, self._model = client, url, model
 
     def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
         import openai
+
+        from assistant.models.language import server_error
 
         try:
             reply = self._client.chat.completions.create(
                 model=self._model, messages=list(messages), max_tokens=1, temperature=0, logprobs=True, top_logprobs=20)
             top = reply.choices[0].logprobs.content[0].top_logprobs
         except (openai.APIError, AttributeError, IndexError, TypeError) as exc:
-            raise ModelError(f"The model server at {self._url} gave no log-probabilities ({exc}); the judge needs a "
-                             "server that returns logprobs (vLLM, llama.cpp server).") from None
+            raise server_error(self._url, exc, " with logprobs, which the judge needs (vLLM and llama.cpp's "
+                               "server return them)") from None
         mass: dict[str, float] = {}
         for entry in top:
             token = str(entry.token or "").strip()
@@ -164,18 +163,3 @@ class ScriptedChoice:
     def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
         self.calls.append(list(messages))
         return normalise(list(self._script(messages, options)))
-
-
-def make_judge(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b", generator=None) -> Judge | None:
-    """The judge for the configured backend, or None without a language model ('extractive')."""
-    if backend == "extractive":
-        return None
-    if backend == "llama":
-        return Judge(LlamaCppChoice(model_key, cache_dir, lock=getattr(generator, "lock", None)))
-    if backend == "transformers":
-        return Judge(TransformersChoice(generator.load, generator.name, lock=generator.lock))
-    if backend == "openai":
-        from assistant.models.generation import openai_settings
-
-        return Judge(OpenAIChoice(*openai_settings()))
-    raise ModelError(f"Unknown backend {backend!r}; choose llama, transformers, openai or extractive.")

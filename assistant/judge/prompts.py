@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from assistant.text import clip as clip_words
+
 Message = dict  # {"role": ..., "content": ...}
 
 # Correctness is asked as a yes/no question about truth alone: completeness is what the key-point
@@ -43,8 +45,7 @@ def delimit(text: str) -> str:
 
 
 def clip(text: str, words: int = REFERENCE_WORDS) -> str:
-    tokens = text.split()
-    return text.strip() if len(tokens) <= words else " ".join(tokens[:words]) + " …"
+    return clip_words(text, words)
 
 
 def key_point_block(key_points: Sequence[str]) -> str:

@@ -110,15 +110,16 @@ class TransformersGenerator:
 
 class OpenAICompatibleGenerator:
     """A chat-completions endpoint (vLLM, llama.cpp server, Ollama) shared by many users, through
-    the official openai client (streaming, timeouts, retries)."""
+    the official openai client (streaming, timeouts, retries), built once in models/language.py."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, client, url: str, model: str) -> None:
         self.name = f"openai:{model}"
-        self._url, self._model = base_url, model
-        self._client = openai_client(base_url, api_key, timeout)
+        self._client, self._url, self._model = client, url, model
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
         import openai
+
+        from assistant.models.language import server_error
 
         try:
             chunks = self._client.chat.completions.create(
@@ -128,29 +129,7 @@ class OpenAICompatibleGenerator:
                 if piece:
                     yield piece
         except openai.APIError as exc:
-            raise ModelError(f"The model server at {self._url} did not answer ({_first_line(exc)}); "
-                             "check ASSISTANT_OPENAI_URL.") from None
-
-
-def openai_client(base_url: str, api_key: str | None, timeout: float, retries: int = 2):
-    """The official OpenAI client for an OpenAI-compatible server (a key is optional on one's own server)."""
-    try:
-        from openai import OpenAI
-    except ImportError:
-        raise ModelError("The openai backend needs the openai client; install it with: pip install -e '.[hosted]'") from None
-    return OpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=retries)
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def openai_settings() -> tuple[str, str, str | None]:
-    """ASSISTANT_OPENAI_URL, _MODEL and _KEY, for the openai backend's generator and judge."""
-    url = os.environ.get("ASSISTANT_OPENAI_URL")
-    if not url:
-        raise ModelError("The openai backend needs ASSISTANT_OPENAI_URL (e.g. http://127.0.0.1:8000/v1).")
-    return url, os.environ.get("ASSISTANT_OPENAI_MODEL", "default"), os.environ.get("ASSISTANT_OPENAI_KEY")
+            raise server_error(self._url, exc) from None
 
 
 class ScriptedGenerator:
@@ -169,17 +148,3 @@ class ScriptedGenerator:
             reply = self._replies.pop(0) if len(self._replies) > 1 else self._replies[0]
         for word in reply.split(" ")[:max_tokens]:  # one piece per word, cut at the limit like a model
             yield word + " "
-
-
-def make_generator(backend: str, cache_dir: Path, model_key: str = "qwen-1.5b") -> Generator | None:
-    """The configured backend, or None for 'extractive' (answers without a language model)."""
-    if backend == "extractive":
-        return None
-    if backend == "llama":
-        return LlamaCppGenerator(model_key, cache_dir)
-    if backend == "transformers":
-        directory = os.environ.get("ASSISTANT_TRANSFORMERS_MODEL")
-        return TransformersGenerator(directory) if directory else TransformersGenerator.from_packaged(model_key, cache_dir)
-    if backend == "openai":
-        return OpenAICompatibleGenerator(*openai_settings())
-    raise ModelError(f"Unknown backend {backend!r}; choose llama, transformers, openai or extractive.")

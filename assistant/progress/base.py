@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 from assistant.errors import AssistantError
@@ -135,12 +134,12 @@ class ProgressStore(Protocol):
 
     def mastery_over_time(self) -> list[tuple[str, str, float]]: ...
 
-    def export(self, target: Path) -> Path:
-        """This user's progress as a portable SQLite progress file."""
+    def cards(self) -> list[tuple[str, str, str]]:
+        """(question id, FSRS card JSON, due) of every review card (export reads them)."""
         ...
 
-    def import_(self, source: Path) -> None:
-        """Replace this user's progress with an exported file, after checking it is one."""
+    def replace_all(self, attempts: list[Attempt], cards: list[tuple[str, str, str]]) -> None:
+        """This user's progress becomes exactly these, in one transaction (import writes them)."""
         ...
 
     def reset(self, confirm: bool = False) -> None: ...

@@ -1,16 +1,12 @@
-"""What the SQLite and PostgreSQL stores share: the queries, the migrations runner, export and import.
+"""What the SQLite and PostgreSQL stores share: the queries and the migrations runner.
 A store subclass only says how to connect (one transaction per operation) and its dialect."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import sqlite3
-import tempfile
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Iterator
 
 from assistant.grading import Grade
@@ -129,51 +125,13 @@ class SQLStore:
         last_day = rows[-1][0] if rows else None
         return {part: score for day, part, score in rows if day == last_day}
 
-    def _cards(self) -> list[tuple[str, str, str]]:
+    def cards(self) -> list[tuple[str, str, str]]:
+        """(question id, FSRS card JSON, due) of every review card of this user."""
         with self._transaction() as db:
             return [tuple(r) for r in db.execute(
                 self._q("SELECT question_id, card, due FROM cards WHERE user_name = ?"), (self.user,)).fetchall()]
 
-    def export(self, target: Path) -> Path:
-        """This user's progress as a SQLite progress file (what every store imports)."""
-        from assistant.progress.sqlite import SQLiteStore
-
-        target = Path(target)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".sqlite3", dir=target.parent)
-        os.close(fd)
-        os.unlink(tmp)
-        try:
-            copy = SQLiteStore(Path(tmp))
-            copy._replace(self.attempts(), self._cards())
-            with closing(sqlite3.connect(tmp)) as db:
-                db.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            os.replace(tmp, target)
-        finally:
-            for leftover in (tmp, f"{tmp}-wal", f"{tmp}-shm"):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
-        return target
-
-    def import_(self, source: Path) -> None:
-        from assistant.progress.sqlite import SQLiteStore
-
-        source = Path(source)
-        try:
-            with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
-                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                ok = db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        except sqlite3.DatabaseError:
-            tables, ok = set(), False
-        if not ok or not {"attempts", "cards"} <= tables:
-            raise ProgressError(f"{source} is not a progress file exported by this app; nothing was changed.")
-        with tempfile.TemporaryDirectory() as tmp:  # bring a copy (never the user's file) up to the schema
-            copy = Path(tmp) / "import.sqlite3"
-            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(copy)) as dst:
-                src.backup(dst)
-            imported = SQLiteStore(copy)
-            self._replace(imported.attempts(), imported._cards())
-
-    def _replace(self, attempts: list[Attempt], cards: list[tuple[str, str, str]]) -> None:
+    def replace_all(self, attempts: list[Attempt], cards: list[tuple[str, str, str]]) -> None:
         """This user's progress becomes exactly ``attempts`` and ``cards``, in one transaction."""
         with self._transaction() as db:
             self._delete(db)

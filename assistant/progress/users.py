@@ -79,3 +79,12 @@ class UsersFile:
             return _hasher().verify(stored, password or "")
         except (VerificationError, InvalidHashError):
             return False
+
+
+def login_check(settings):
+    """The app's logins: the users file's check (each user their own progress) if it has users, else
+    the single ASSISTANT_USERNAME / ASSISTANT_PASSWORD pair, else None (no login)."""
+    users = UsersFile(settings.users_file)
+    if users.names():
+        return users.verify
+    return (settings.username, settings.password) if settings.username and settings.password else None

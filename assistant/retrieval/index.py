@@ -228,22 +228,44 @@ def read_manifest(directory: Path) -> Manifest:
         raise CorruptIndex(f"its manifest is unreadable ({exc})") from None
 
 
+def _check(directory: Path, manifest: Manifest, corpus_hash: str, embedder: str, dim: int | None,
+           expansions: Mapping[str, Sequence[str]] | None) -> None:
+    """Raise StaleIndex or CorruptIndex unless the index matches the corpus, the written searches and
+    the embedder (``dim``: None when the embedder is not loaded) and every file has its SHA-256."""
+    if manifest.corpus_hash != corpus_hash:
+        raise StaleIndex("the corpus has changed since it was built")
+    if manifest.expansions != (expansion_hash(expansions) if expansions else ""):
+        raise StaleIndex("the searches written for the records have changed since it was built")
+    if manifest.embedder != embedder or dim not in (None, manifest.dim):
+        raise StaleIndex(f"it was built with {manifest.embedder} ({manifest.dim}-d), not {embedder}")
+    for name, expected in manifest.files.items():
+        path = directory / name
+        if not path.is_file() or _sha256(path) != expected:
+            raise CorruptIndex(f"{name} is missing or damaged")
+
+
+def index_status(directory: Path, corpus_hash: str, embedder: str,
+                 expansions: Mapping[str, Sequence[str]] | None = None) -> tuple[Manifest | None, str | None]:
+    """The index's manifest (None when it cannot be read) and why it cannot be used as it is (None:
+    up to date), by the same checks as load_index, without loading the vectors or the embedder."""
+    try:
+        manifest = read_manifest(directory)
+    except (StaleIndex, CorruptIndex) as reason:
+        return None, str(reason)
+    try:
+        _check(directory, manifest, corpus_hash, embedder, None, expansions)
+    except (StaleIndex, CorruptIndex) as reason:
+        return manifest, str(reason)
+    return manifest, None
+
+
 def load_index(
     directory: Path, corpus_hash: str, embedder: Embedder, expansions: Mapping[str, Sequence[str]] | None = None
 ) -> SearchIndex:
     """Load an index, refusing one that does not match the corpus, expansions and embedder or is damaged."""
     manifest = read_manifest(directory)
-    if manifest.corpus_hash != corpus_hash:
-        raise StaleIndex("the corpus has changed since it was built")
-    if manifest.expansions != (expansion_hash(expansions) if expansions else ""):
-        raise StaleIndex("the searches written for the records have changed since it was built")
-    if manifest.embedder != embedder.name or manifest.dim != embedder.dim:
-        raise StaleIndex(f"it was built with {manifest.embedder} ({manifest.dim}-d), not {embedder.name}")
+    _check(directory, manifest, corpus_hash, embedder.name, embedder.dim, expansions)
     try:
-        for name, expected in manifest.files.items():
-            path = directory / name
-            if not path.is_file() or _sha256(path) != expected:
-                raise CorruptIndex(f"{name} is missing or damaged")
         faiss = _faiss()
         record_vectors = faiss.read_index(str(directory / RECORD_FILE))
         question_vectors = faiss.read_index(str(directory / QUESTION_FILE))
