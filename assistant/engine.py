@@ -26,9 +26,10 @@ class Engine:
         log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
         retrieval: RetrievalConfig = RetrievalConfig(),
         model: LanguageModel | None = None,
+        verifier=None,
     ) -> None:
         self.settings = settings or Settings()
-        self._embedder, self._model = embedder, model
+        self._embedder, self._model, self._verifier = embedder, model, verifier
         self._log = log
         self._retrieval = retrieval
         self._lock = threading.Lock()
@@ -130,10 +131,34 @@ class Engine:
         return transcript, delivery_for(transcript, terms)
 
     @cached_property
+    def verifier(self):
+        """The trained verifier (the user's own retrained one, else the shipped one); loads on first use."""
+        if self._verifier is not None:
+            return self._verifier
+        from assistant.verify.verifier import trained_verifier
+
+        return trained_verifier(self.settings.cache_dir)
+
+    def check(self, record_id: str, statement: str):
+        """Is the statement supported, contradicted or not addressed by the record's key points?"""
+        from assistant.errors import InvalidInputError
+        from assistant.verify.data import points_of
+        from assistant.verify.verifier import check
+
+        record = self.corpus.get(record_id)
+        statement = " ".join((statement or "").split())
+        if not statement:
+            raise InvalidInputError("Give a statement to check, e.g. assistant check p3-q26 \"dropout is off at inference\".")
+        if len(statement) > self.settings.limits.query_chars:
+            raise InvalidInputError(f"The statement has {len(statement):,} characters; check one claim at a time "
+                                    f"(up to {self.settings.limits.query_chars:,}).")
+        return check(self.verifier, points_of(record), statement)
+
+    @cached_property
     def chat(self):
         from assistant.coach.ask import Chat
 
-        return Chat(self.search, self.corpus, self.grading_embedder, self.model)
+        return Chat(self.search, self.corpus, self.grading_embedder, self.model, self.verifier)
 
     @cached_property
     def coach(self):

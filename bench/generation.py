@@ -75,17 +75,20 @@ def faithfulness(n: int) -> None:
     engine = Engine(log=lambda m: None)
     queries = [q for q in load_queries() if q.ids][::4][:n]
     kept = correct = fallbacks = out_of_scope = trimmed = 0
-    ttfts, totals, reasons, saved = [], [], [], []
+    ttfts, totals, reasons, saved, compared = [], [], [], [], []
     for q in queries:
         started, first, answer = time.perf_counter(), None, None
+        pieces = []
         for event in engine.chat.ask_stream(q.text):
             if isinstance(event, Answer):
                 answer = event
-            elif first is None:
-                first = time.perf_counter() - started
+            else:
+                pieces.append(event)
+                first = first or time.perf_counter() - started
         totals.append(time.perf_counter() - started)
         if first is not None:
             ttfts.append(first)
+            compared.append(compare_checks(engine, q.text, pieces))
         trimmed += any(n.startswith("Left out") for n in answer.notices)
         saved.append({"query": q.text, "acceptable": sorted(q.ids), "answer": answer.text, "citations": list(answer.citations),
                       "fallback": answer.fallback, "in_scope": answer.in_scope, "notices": list(answer.notices),
@@ -110,10 +113,38 @@ def faithfulness(n: int) -> None:
         print(f"  time to first token in ask (retrieval + prompt): p50 {np.percentile(ttfts, 50):.2f} s, "
               f"p95 {np.percentile(ttfts, 95):.2f} s, max {max(ttfts):.2f} s")
         print(f"  whole checked answer: p50 {np.percentile(totals, 50):.2f} s, p95 {np.percentile(totals, 95):.2f} s")
+    if compared:
+        for name in ("verifier", "judge"):
+            rows = [c[name] for c in compared]
+            print(f"  {name} check of the same generated text: kept {sum(not r['problem'] for r in rows)}/{len(rows)}, "
+                  f"sentences left out {sum(r['dropped'] for r in rows)}, p50 {np.percentile([r['s'] for r in rows], 50):.2f} s, "
+                  f"p95 {np.percentile([r['s'] for r in rows], 95):.2f} s per answer")
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "faithfulness-checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in compared), encoding="utf-8")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "faithfulness.jsonl").write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
     for reason in reasons:
         print(f"  not counted: {reason}")
+
+
+def compare_checks(engine, query: str, pieces: list[str]) -> dict:
+    """The model's text of an answer checked both ways, by the verifier and by the judge (today's)."""
+    from assistant.coach.answer import answer_hits
+    from assistant.coach.ask import ANSWER_TOKENS, MAX_REFERENCES
+
+    chat = engine.chat
+    records = [engine.corpus.get(h.id) for h in answer_hits(chat.retrieve(query), MAX_REFERENCES)]
+    text = "".join(pieces).strip()
+    out = {"query": query, "text": text, "references": {r.id: r.answer_text for r in records}}
+    verifier = chat.verifier
+    for name, checker in (("verifier", verifier), ("judge", None)):
+        chat.verifier = checker
+        started = time.perf_counter()
+        kept, problem, notes = chat.attribute(text, records, cut_off=len(pieces) >= ANSWER_TOKENS)
+        out[name] = {"s": time.perf_counter() - started, "problem": problem, "kept": kept if not problem else None,
+                     "dropped": sum(n.count('"') // 2 for n in notes)}
+    chat.verifier = verifier
+    return out
 
 
 def coaching(n: int) -> None:

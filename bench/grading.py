@@ -236,13 +236,20 @@ def main() -> None:
     parser.add_argument("--heldout", action="store_true", help="report the held-out set (once, at the end)")
     parser.add_argument("--sweep", action="store_true", help="with --judge: combinations on the team set only")
     parser.add_argument("--fresh", action="store_true", help="ignore the judge cache (and time every call)")
+    parser.add_argument("--verifier", action="store_true", help="also each grader with the trained verifier's key-point findings")
     args = parser.parse_args()
     from assistant.engine import Engine
 
     engine = Engine(log=lambda m: None)
-    grader = engine.grader
+    from assistant.grading import Grader
+
+    grader = Grader(engine.grading_embedder, engine.corpus, engine.grading_index.record_vectors)  # without the verifier
     grader.grade("p3-q26", "warm-up: dropout switches neurons off")
     graders = {"quick": grader}
+    verified = None
+    if args.verifier:
+        verified = Grader(engine.grading_embedder, engine.corpus, engine.grading_index.record_vectors, engine.verifier)
+        graders["quick + verifier"] = verified
     judge = None
     if args.judge:
         from assistant.grading.judged import JudgedGrader
@@ -252,6 +259,8 @@ def main() -> None:
         from assistant.judge import Judge
 
         graders["judged"] = JudgedGrader(grader, LanguageModel.of(judge=Judge(judge), log=print))
+        if verified is not None:
+            graders["judged + verifier"] = JudgedGrader(verified, LanguageModel.of(judge=Judge(judge), log=print))
     try:
         if args.sweep:
             sweep(graders["judged"])

@@ -77,6 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     progress.add_argument("--export", type=Path, help="copy the progress file here")
     progress.add_argument("--import", dest="import_", type=Path, help="replace progress with an exported file")
     progress.add_argument("--reset", action="store_true", help="delete all progress (asks to confirm)")
+    check = sub.add_parser(
+        "check", help="is a statement true according to the bank? supported / contradicted / not addressed, and the point it rests on",
+        description='check ID "statement"; check --json - for JSON lines {"id", "statement"} on stdin.')
+    check.add_argument("id", help="question id (e.g. p3-q26), or - for JSON lines on stdin")
+    check.add_argument("statement", nargs="?", help="what you believe, in your own words")
+    check.add_argument("--json", action="store_true", help="one JSON object per statement")
+
+    train = sub.add_parser("train", help="train the project's own models from the bank (the verifier)")
+    train.add_argument("model", choices=["verifier"])
+    train.add_argument("--write", action="store_true",
+                       help="first have the language model write statements for key points that have none (about 20 s each; resumable)")
+    train.add_argument("--limit", type=int, help="with --write: at most this many key points this run")
+    train.add_argument("--every-record", action="store_true", help="train on every record (default: the train split only)")
+    train.add_argument("--epochs", type=int, default=3, help="passes over the pairs (default 3)")
+    train.add_argument("--out", type=Path, help="where the model goes (default: the cache folder, used from then on)")
+
     users = sub.add_parser("users", help="logins for a coach hosted for several people: add, list, remove")
     users.add_argument("action", choices=["add", "list", "remove"])
     users.add_argument("name", nargs="?", help="the user name (add, remove)")
@@ -116,6 +132,10 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             from assistant.cli.interview import run_progress
 
             return run_progress(engine, args, stdin, stdout)
+        if args.command == "check":
+            return _run_checks(engine, args, stdin, stdout)
+        if args.command == "train":
+            return _train(engine, args, stdout)
         if args.command == "users":
             return _users(settings, args, stdin, stdout)
         return _interactive(engine, stdin, stdout)  # "chat", or no command
@@ -256,6 +276,66 @@ def _grade_batch(engine, store, fast: bool, stdin: TextIO, stdout: TextIO) -> in
             out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {number}: {exc}"}
         print(json.dumps(out), file=stdout, flush=True)
     return 1 if failed else 0
+
+
+def _run_checks(engine, args, stdin: TextIO, stdout: TextIO) -> int:
+    """One statement, or with '-' JSON lines {"id", "statement"}; a bad line gets {"error"} and the batch goes on."""
+    if args.id != "-":
+        verdict = engine.check(args.id, args.statement or "")
+        if args.json:
+            print(json.dumps(verdict.to_json(args.id)), file=stdout)
+        else:
+            print(_render_verdict(verdict), file=stdout)
+        return 0
+    failed = 0
+    for number, line in enumerate(stdin, 1):
+        if not line.strip():
+            continue
+        item: dict = {}
+        try:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                raise InvalidInputError('not valid JSON; each line must be an object like {"id": "p3-q26", "statement": "..."}') from None
+            if not isinstance(item, dict):
+                raise InvalidInputError("each line must be a JSON object")
+            out = engine.check(str(item.get("id") or ""), str(item.get("statement") or "")).to_json(item.get("id"))
+        except AssistantError as exc:
+            failed += 1
+            out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {number}: {exc}"}
+        print(json.dumps(out), file=stdout, flush=True)
+    return 1 if failed else 0
+
+
+def _render_verdict(verdict) -> str:
+    words = {"supported": "Supported by the bank", "contradicted": "Contradicted by the bank",
+             "not addressed": "Not addressed by this question's reference"}
+    lines = [f"{words[verdict.verdict]} ({verdict.scores[verdict.verdict]:.0%})."]
+    if verdict.evidence:
+        lines.append(f"The reference says: {verdict.evidence}")
+    return "\n".join(lines)
+
+
+def _train(engine, args, stdout: TextIO) -> int:
+    if args.epochs < 1:
+        raise InvalidInputError("--epochs must be at least 1.")
+    from assistant.verify.train import run
+
+    if args.write:
+        from assistant.verify.data import StatementStore, write_statements
+
+        if engine.model.writer is None:
+            raise ModelError("--write needs the language model; drop --backend extractive.")
+        store = StatementStore(engine.settings.cache_dir / "verifier_statements.json")
+        count = write_statements(engine.corpus, store, engine.model.writer, engine.model.judge, limit=args.limit,
+                                 known=StatementStore())
+        print(f"Wrote statements for {count} key points (kept in {store.path}).", file=stdout)
+    out, meta = run(engine, args.out, every_record=args.every_record, epochs=args.epochs)
+    dev = meta["dev_accuracy_by_epoch"]
+    print(f"Trained the verifier on {meta['pairs']} pairs ({meta['records']}) in {meta['train_seconds']:.0f} s"
+          + (f"; dev accuracy {dev[-1]:.3f}" if dev else "") + f". Saved in {out} (SHA-256 {meta['sha256']})"
+          + ("; it is used from now on." if args.out is None else "."), file=stdout)
+    return 0
 
 
 def _render_grade(grade) -> str:

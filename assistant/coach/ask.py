@@ -47,8 +47,10 @@ class Chat:
     It gets what it uses — a search function, the corpus, the embedder that cites sentences, and the
     language model's owner (which says whether the writer and the judge are usable) — never the engine."""
 
-    def __init__(self, search: Callable[..., SearchResult], corpus: Corpus, embedder: Embedder, model: LanguageModel) -> None:
+    def __init__(self, search: Callable[..., SearchResult], corpus: Corpus, embedder: Embedder, model: LanguageModel,
+                 verifier=None) -> None:
         self.search, self.corpus, self.embedder, self.model = search, corpus, embedder, model
+        self.verifier = verifier  # the trained verifier; None: the judge (or embeddings) checks sentences
 
     def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> SearchResult:
         """Search the question; for a follow-up, also with the previous question, keeping the closer match."""
@@ -117,6 +119,12 @@ class Chat:
         vectors = self.embedder.encode(claims + support_texts)
         similarity = vectors[: len(claims)] @ vectors[len(claims):].T
         cited = [(claim, owners[i], support_texts[i]) for claim, i in zip(claims, similarity.argmax(axis=1))]
+        if self.verifier is not None:
+            try:
+                return self._verified(text, cited)
+            except ModelError as exc:
+                self.model.log(f"The verifier is unavailable, so the judge checks answers: {exc}")
+                self.verifier = None
         judge = self.model.judge
         if judge is None:
             for claim, row in zip(claims, similarity):
@@ -134,6 +142,28 @@ class Chat:
         kept = " ".join(f"{claim} [{record.id}]" for (claim, record, _), ok in zip(cited, supported) if ok)
         notes = ("Left out what the references do not support: " + " ".join(f'"{claim}"' for claim in dropped),) if dropped else ()
         return kept, None, notes
+
+
+    def _verified(self, text: str, cited: list) -> tuple[str, str | None, tuple[str, ...]]:
+        """Each sentence checked by the verifier against every key point of the record it cites:
+        contradicted -> the answer is not used; not addressed -> left out, and said so."""
+        from assistant.verify.data import points_of
+        from assistant.verify.verifier import check
+
+        kept, dropped = [], []
+        for claim, record, _ in cited:
+            statement = _YES_NO.sub("", claim).strip()
+            if len(statement.split()) < 4:  # too short to claim anything ("For example:"); a bare "Yes." goes
+                (kept if statement else dropped).append((claim, record))
+                continue
+            verdict = check(self.verifier, points_of(record), statement)
+            if verdict.verdict == "contradicted":
+                return text, f'"{claim}" contradicts the reference ("{verdict.evidence}")', ()
+            (kept if verdict.verdict == "supported" else dropped).append((claim, record))
+        if not kept or cited[0][0] not in [c for c, _ in kept] or 2 * len(dropped) > len(cited):
+            return text, f'the reference does not support "{dropped[0][0]}"', ()
+        notes = ("Left out what the references do not support: " + " ".join(f'"{c}"' for c, _ in dropped),) if dropped else ()
+        return " ".join(f"{claim} [{record.id}]" for claim, record in kept), None, notes
 
 
 def _supported(judge, claim: str, record: Record, closest: str) -> bool:

@@ -35,6 +35,8 @@ OTHER_QUESTION_MARGIN = 0.08  # answer closer to another question's reference by
 OTHER_QUESTION_MIN_WORDS = 8  # shorter answers are too ambiguous to say which question they answer
 ALIGNED = 0.3  # a point's coverage from which its best sentence counts as talking about it
 ALIGNED_FOR_CONTRADICTION = 0.5  # cosine from which a sentence and a point say things about the same matter
+# The verifier's probabilities from which a sentence states a point / contradicts it (bench/grading.py, team set).
+VERIFIED_SUPPORT, VERIFIED_CONTRADICTION = 0.5, 0.7
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,12 @@ def key_points_from_reference(reference: str) -> list[str]:
 
 
 class Grader:
-    def __init__(self, embedder: Embedder, corpus: Corpus | None = None, record_vectors=None) -> None:
+    def __init__(self, embedder: Embedder, corpus: Corpus | None = None, record_vectors=None, verifier=None) -> None:
         """``corpus`` and its ``record_vectors`` (a FAISS index in corpus order) enable the
-        'answers a different question' check for corpus questions."""
-        self.embedder, self.corpus, self.record_vectors = embedder, corpus, record_vectors
+        'answers a different question' check for corpus questions. ``verifier`` (the trained one)
+        reads each key point against each sentence: a point a sentence states is covered, a
+        sentence that contradicts a point is shown with it and caps the grade."""
+        self.embedder, self.corpus, self.record_vectors, self.verifier = embedder, corpus, record_vectors, verifier
         self._vocabulary = frozenset(
             s for r in (corpus or ()) for s in content_stems(f"{r.question} {r.answer_text}")
         )
@@ -198,8 +202,14 @@ class Grader:
         similarity = vectors[:n_p] @ vectors[n_p:-3].T  # points × claims
         reference_vec, body_vec, raw_body_vec = vectors[-3], vectors[-2], vectors[-1]
 
+        verified = self._verify(points, claims)
         results = []
         for i, point in enumerate(points):
+            if verified is not None:
+                finding = self._verified_point(point, claims, verified[i])
+                if finding is not None:
+                    results.append(finding)
+                    continue
             best = int(np.argmax(similarity[i]))
             stems = set(content_stems(demoted_points[i]))
             recall = len(stems & answer_stems) / len(stems) if stems else ramp(float(similarity[i, best]))
@@ -217,13 +227,39 @@ class Grader:
         if is_keyword_list(body):
             flags.append(Flag("keywords", "The answer lists keywords without explaining them; write sentences that make claims.", CAP_KEYWORDS))
         if any(r.contradicted for r in results):
-            flags.append(Flag("contradiction", "Part of the answer contradicts the reference: "
-                              + "; ".join(r.evidence for r in results if r.contradicted), CAP_CONTRADICTION))
+            flags.append(Flag("contradiction", "Part of the answer contradicts the reference: " + "; ".join(
+                f"you said “{r.evidence}”; the reference says “{r.point}”" for r in results if r.contradicted), CAP_CONTRADICTION))
         other = self._closer_question(raw_body_vec, question_id) if len(body.split()) >= OTHER_QUESTION_MIN_WORDS else None
         if other:
             flags.append(Flag("other_question", f"The answer fits another question better: [{other.id}] {other.question}",
                               CAP_OTHER_QUESTION))
         return self._result(question, score, results, flags, shown_reference, question_id)
+
+    def _verify(self, points: list[str], claims: list[str]):
+        """points × claims × LABELS from the verifier (None without one, or when it cannot load)."""
+        if self.verifier is None:
+            return None
+        from assistant.errors import ModelError
+
+        try:
+            rows = self.verifier.scores([(p, c) for p in points for c in claims])
+        except ModelError:
+            self.verifier = None  # the shipped weights are missing or damaged: key points by similarity alone
+            return None
+        return rows.reshape(len(points), len(claims), -1)
+
+    @staticmethod
+    def _verified_point(point: str, claims: list[str], rows: np.ndarray) -> PointResult | None:
+        """The verifier's finding for one point: contradicted by a sentence, or stated by one; None
+        when it finds neither (the similarity evidence decides)."""
+        contradicted, supported = rows[:, 1], rows[:, 0]
+        worst = int(np.argmax(contradicted))
+        if contradicted[worst] >= VERIFIED_CONTRADICTION and contradicted[worst] > supported[worst]:
+            return PointResult(point, 0.0, claims[worst], contradicted=True)
+        best = int(np.argmax(supported))
+        if supported[best] >= VERIFIED_SUPPORT:
+            return PointResult(point, max(COVERED, float(supported[best])), claims[best])
+        return None
 
     def _closer_question(self, answer_vec: np.ndarray, question_id: str | None):
         """The corpus record the answer matches clearly better than its own question, if any."""

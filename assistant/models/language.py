@@ -21,7 +21,7 @@ class LanguageModel:
     """The writer and the judge of one backend, built on first use; None once either has failed."""
 
     def __init__(self, build: Callable[[], tuple], log: Callable[[str], None] | None = None) -> None:
-        self._build, self._log = build, log or (lambda msg: print(msg, file=sys.stderr))
+        self._build, self.log = build, log or (lambda msg: print(msg, file=sys.stderr))
         self._roles: tuple | None = None
         self.failure: str | None = None  # why the model is off, once it has failed
 
@@ -58,7 +58,7 @@ class LanguageModel:
         """Record that the model stopped working; said once, and every reader sees it from now on."""
         if self.failure is None:
             self.failure = str(exc)
-            self._log(f"The language model is unavailable, so answers are extractive and grades quick: {exc}")
+            self.log(f"The language model is unavailable, so answers are extractive and grades quick: {exc}")
 
     def status(self) -> dict:
         writer = self.configured

@@ -1,0 +1,144 @@
+"""The verifier: does a key point support a statement, contradict it, or not address it?
+
+A cross-encoder this project trains on its own bank (verify/train.py), run under ONNX Runtime,
+loaded on first use. A statement is checked against every key point of a record in one batch; the
+verdict is the strongest finding: *contradicted* when some point contradicts it with confidence,
+else *supported* when some point supports it, else *not addressed*. The evidence is the point the
+verdict rests on.
+
+The shipped weights (``assistant/verify/model/``) are refused unless their SHA-256 is the one
+below; a model retrained by a user (``assistant train verifier``, into the cache folder) is checked
+against the SHA-256 its own meta.json recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from assistant.errors import ModelError
+from assistant.verify.data import LABELS
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "model"
+SHIPPED_SHA256 = ""  # written by 'assistant train verifier --ship' (the file in SHIPPED_DIR)
+# Thresholds chosen on the dev split (bench/verifier.py --dev), never on the test split.
+CONTRADICTED_FROM = 0.5
+SUPPORTED_FROM = 0.5
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    name: str
+
+    def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """One row per (premise, statement) pair: probabilities over LABELS."""
+        ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    statement: str
+    verdict: str  # supported / contradicted / not addressed
+    scores: dict  # label -> probability, for the point the verdict rests on
+    evidence: str | None  # that point (None when nothing addresses the statement)
+    ms: float = 0.0
+
+    def to_json(self, record_id: str | None = None) -> dict:
+        return {"id": record_id, "statement": self.statement, "verdict": self.verdict,
+                "scores": {k: round(v, 4) for k, v in self.scores.items()}, "evidence": self.evidence, "ms": round(self.ms, 1)}
+
+
+def decide(statement: str, points: Sequence[str], rows: np.ndarray) -> Verdict:
+    """The verdict over a record's points from their score rows (pure)."""
+    if not len(points):
+        return Verdict(statement, "not addressed", {label: 0.0 for label in LABELS}, None)
+    supported, contradicted = rows[:, 0], rows[:, 1]
+    best = int(np.argmax(contradicted))
+    if contradicted[best] >= CONTRADICTED_FROM and contradicted[best] > rows[best, 0]:
+        verdict = "contradicted"
+    else:
+        best = int(np.argmax(supported))
+        verdict = "supported" if supported[best] >= SUPPORTED_FROM else "not addressed"
+    scores = dict(zip(LABELS, map(float, rows[best])))
+    return Verdict(statement, verdict, scores, points[best] if verdict != "not addressed" else None)
+
+
+def check(verifier: Verifier, points: Sequence[str], statement: str) -> Verdict:
+    """Check one statement against every point, timed (the check itself, not the model's load)."""
+    started = time.perf_counter()
+    rows = verifier.scores([(p, statement) for p in points]) if points else np.zeros((0, len(LABELS)))
+    verdict = decide(statement, points, rows)
+    return Verdict(verdict.statement, verdict.verdict, verdict.scores, verdict.evidence, 1000 * (time.perf_counter() - started))
+
+
+class OnnxVerifier:
+    """The trained cross-encoder under ONNX Runtime; loads (and checks) its weights on first use."""
+
+    def __init__(self, folder: Path, sha256: str | None = None) -> None:
+        self.folder, self._sha256 = folder, sha256
+        self.name = f"verifier ({folder.name})"
+        self._session = self._tokenizer = None
+
+    def load(self):
+        if self._session is None:
+            model = self.folder / "verifier.onnx"
+            if not model.is_file():
+                raise ModelError(f"No verifier model in {self.folder}; run 'assistant train verifier' to train one.")
+            expected = self._sha256 or json.loads((self.folder / "meta.json").read_text()).get("sha256", "")
+            if hashlib.sha256(model.read_bytes()).hexdigest() != expected:
+                raise ModelError(f"{model} does not match its known SHA-256; it may be damaged. Reinstall the project, "
+                                 "or run 'assistant train verifier' to train it anew.")
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            meta = json.loads((self.folder / "meta.json").read_text())
+            tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            tokenizer.enable_truncation(int(meta.get("max_tokens", 128)), strategy="longest_first")
+            tokenizer.enable_padding()
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 3
+            options.intra_op_num_threads = 2
+            self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._tokenizer = tokenizer
+        return self._session
+
+    def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        session = self.load()
+        rows = []
+        for start in range(0, len(pairs), 32):
+            encodings = self._tokenizer.encode_batch([tuple(p) for p in pairs[start:start + 32]])
+            feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                    "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                    "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+            logits = session.run(None, feed)[0]
+            exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+            rows.append(exp / exp.sum(axis=1, keepdims=True))
+        return np.concatenate(rows) if rows else np.zeros((0, len(LABELS)))
+
+
+def trained_verifier(cache_dir: Path) -> OnnxVerifier:
+    """A user's own retrained verifier when there is one, else the shipped one."""
+    own = cache_dir / "verifier"
+    if (own / "verifier.onnx").is_file():
+        return OnnxVerifier(own)
+    return OnnxVerifier(SHIPPED_DIR, SHIPPED_SHA256 or None)
+
+
+class ScriptedVerifier:
+    """For tests: ``script(premise, statement)`` gives the probabilities over LABELS; calls are recorded."""
+
+    name = "scripted-verifier"
+
+    def __init__(self, script: Callable[[str, str], Sequence[float]]) -> None:
+        self._script = script
+        self.calls: list[tuple[str, str]] = []
+
+    def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        self.calls += list(pairs)
+        return np.array([list(self._script(p, s)) for p, s in pairs], dtype=float).reshape(len(pairs), len(LABELS))
