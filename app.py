@@ -17,6 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.coach.answer import Answer
+from assistant.coach.ask import Checking
 from assistant.coach.step import Outcome
 from assistant.engine import Engine
 from assistant.errors import AssistantError
@@ -28,6 +29,7 @@ from assistant.requestlog import configure as configure_logging
 from assistant.requestlog import logged
 
 ENGINE = Engine()  # shared, read-only models and corpus; no per-user data
+CHECKING = "\n\n<small>⏳ checking the next sentence against the reference…</small>"
 EXAMPLES = ["What does dropout mean?", "batchnorm vs layernorm", "my gradients explode, what can I do?",
             "How is an LSTM different from a plain RNN?"]
 
@@ -101,6 +103,8 @@ def ask(message: str, history: list[dict], request: gr.Request = None):
         for event in ENGINE.chat.ask_stream(question, turns):
             if isinstance(event, Answer):
                 final = event
+            elif isinstance(event, Checking):  # a sentence is held: say so, never show it unchecked
+                yield _esc(text) + CHECKING
             else:
                 text += event
                 yield _esc(text)
@@ -111,8 +115,7 @@ def ask(message: str, history: list[dict], request: gr.Request = None):
         yield f"**⚠️ Not covered by the question bank.**\n\n{_esc(final.text)}"
         return
     notes = "".join(f"\n\n> {_esc(n)}" for n in final.notices)
-    body = _esc(final.text) if not final.fallback else final.text  # the fallback is our own reference markdown
-    yield f"{body}{notes}\n\n{_references(final)}"
+    yield f"{_esc(final.text)}{notes}\n\n{_references(final)}"
 
 
 # ----------------------------------------------------------------------------- Grade

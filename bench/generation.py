@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -116,9 +117,10 @@ def faithfulness(n: int) -> None:
     if compared:
         for name in ("verifier", "judge"):
             rows = [c[name] for c in compared]
-            print(f"  {name} check of the same generated text: kept {sum(not r['problem'] for r in rows)}/{len(rows)}, "
-                  f"sentences left out {sum(r['dropped'] for r in rows)}, p50 {np.percentile([r['s'] for r in rows], 50):.2f} s, "
-                  f"p95 {np.percentile([r['s'] for r in rows], 95):.2f} s per answer")
+            verdicts = [v for r in rows for _, v in r["verdicts"]]
+            print(f"  {name} reading the same texts: {len(verdicts)} sentences, supported {verdicts.count('supported')}, "
+                  f"contradicted {verdicts.count('contradicted')}, not addressed {verdicts.count('not addressed')}; "
+                  f"p50 {np.percentile([r['s'] for r in rows], 50):.2f} s, p95 {np.percentile([r['s'] for r in rows], 95):.2f} s per answer")
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "faithfulness-checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in compared), encoding="utf-8")
     RESULTS.mkdir(exist_ok=True)
@@ -127,22 +129,40 @@ def faithfulness(n: int) -> None:
         print(f"  not counted: {reason}")
 
 
+def fresh_processes(n: int) -> None:
+    """A new user's `assistant ask`: whole processes, the model's against the extractive backend, alternated."""
+    from bench.retrieval import load_queries
+
+    queries = [q.text for q in load_queries() if q.ids][1::4][:n]
+    times: dict[str, list[float]] = {"llama": [], "extractive": []}
+    for query in queries:
+        for backend in times:
+            started = time.perf_counter()
+            subprocess.run([str(ROOT / ".venv" / "bin" / "assistant"), "--backend", backend, "ask", query],
+                           capture_output=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            times[backend].append(time.perf_counter() - started)
+    llama, extractive = np.median(times["llama"]), np.median(times["extractive"])
+    print(f"fresh 'assistant ask' processes ({n} questions): llama p50 {llama:.1f} s (max {max(times['llama']):.1f}), "
+          f"extractive p50 {extractive:.1f} s; ratio {llama / extractive:.1f}x")
+
+
 def compare_checks(engine, query: str, pieces: list[str]) -> dict:
-    """The model's text of an answer checked both ways, by the verifier and by the judge (today's)."""
+    """The model's whole text for a question (generated again without stopping: greedy, so the same
+    start) read sentence by sentence by each checker: the verifier, and the judge (the old way)."""
     from assistant.coach.answer import answer_hits
-    from assistant.coach.ask import ANSWER_TOKENS, MAX_REFERENCES
+    from assistant.coach.ask import ANSWER_TOKENS, MAX_REFERENCES, ask_messages
 
     chat = engine.chat
-    records = [engine.corpus.get(h.id) for h in answer_hits(chat.retrieve(query), MAX_REFERENCES)]
-    text = "".join(pieces).strip()
+    result = chat.retrieve(query)
+    records = [engine.corpus.get(h.id) for h in answer_hits(result, MAX_REFERENCES)]
+    text = "".join(engine.model.writer.stream(ask_messages(result.query, records), ANSWER_TOKENS)).strip()
     out = {"query": query, "text": text, "references": {r.id: r.answer_text for r in records}}
     verifier = chat.verifier
     for name, checker in (("verifier", verifier), ("judge", None)):
         chat.verifier = checker
         started = time.perf_counter()
-        kept, problem, notes = chat.attribute(text, records, cut_off=len(pieces) >= ANSWER_TOKENS)
-        out[name] = {"s": time.perf_counter() - started, "problem": problem, "kept": kept if not problem else None,
-                     "dropped": sum(n.count('"') // 2 for n in notes)}
+        verdicts = chat.check_text(text, records)
+        out[name] = {"s": time.perf_counter() - started, "sentences": len(verdicts), "verdicts": verdicts}
     chat.verifier = verifier
     return out
 
@@ -177,6 +197,7 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--coaching", type=int, default=0, help="coach this many graded answers of the team set")
+    parser.add_argument("--processes", type=int, default=0, help="time this many fresh 'assistant ask' processes, and as many extractive ones")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -193,6 +214,8 @@ def main() -> None:
             ttft = sorted(r["ttft_s"])[len(r["ttft_s"]) // 2]
             tok_s = sum(r["tok_s"]) / len(r["tok_s"])
             print(f"{r['backend']:<28} {r['load_s']:7.1f} {ttft:14.2f} {tok_s:7.1f} {r['peak_mb']:8.0f}")
+    if args.processes:
+        fresh_processes(args.processes)
     if args.questions:
         faithfulness(args.questions)
     if args.coaching:

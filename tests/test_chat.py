@@ -41,12 +41,15 @@ def test_supported_answer_is_kept_and_cited(engine):
     assert "[p3-q26] What does Dropout mean?" in prompt[-1]["content"]
 
 
-def test_streams_pieces_then_the_answer(engine):
+def test_streams_each_sentence_once_it_is_checked_then_the_answer(engine):
     from assistant.coach.answer import Answer
+    from assistant.coach.ask import Checking
 
     events = list(chat_with(engine, [DROPOUT]).ask_stream("What does Dropout mean?"))
-    assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 3
-    assert isinstance(events[-1], Answer)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["Checking", "str", "Checking", "str", "Answer"]  # a status while held, then the sentence
+    assert isinstance(events[0], Checking) and isinstance(events[-1], Answer)
+    assert events[-1].text == "".join(e for e in events if isinstance(e, str)).strip()  # the answer is what was shown
 
 
 def test_unsupported_sentence_falls_back_to_the_reference(engine):
@@ -60,11 +63,27 @@ def test_unsupported_sentence_falls_back_to_the_reference(engine):
 def test_a_sentence_cut_off_by_the_token_limit_is_dropped(engine):
     from assistant.coach.ask import ANSWER_TOKENS
 
-    sentence = "It randomly deactivate a fraction of neurons during training."
-    words = len(sentence.split())
-    reply = " ".join([sentence] * (ANSWER_TOKENS // words)) + " Romans invented dropout to irrigate their vineyards in summer."
+    words = ["Dropout"] + ["dropout"] * ANSWER_TOKENS
+    reply = "It randomly deactivate a fraction of neurons during training. " + " ".join(words)  # the limit cuts the second
     answer = chat_with(engine, [reply]).ask("What does Dropout mean?")
-    assert not answer.fallback and "Romans" not in answer.text and answer.citations == ("p3-q26",)
+    assert not answer.fallback and answer.text == "It randomly deactivate a fraction of neurons during training. [p3-q26]"
+
+
+def test_the_third_verified_sentence_stops_the_model(engine):
+    from assistant.models.generation import ScriptedGenerator
+
+    produced = []
+
+    class Counting(ScriptedGenerator):
+        def stream(self, messages, max_tokens=200):
+            for piece in super().stream(messages, max_tokens):
+                produced.append(piece)
+                yield piece
+
+    sentence = "It randomly deactivate a fraction of neurons during training."
+    answer = chat_with(engine, Counting([" ".join([sentence] * 6)])).ask("What does Dropout mean?")
+    assert answer.text.count("[p3-q26]") == 3
+    assert len(produced) <= 4 * len(sentence.split()) + 1  # the model was stopped, not read to its end
 
 
 def test_invented_citations_are_replaced_by_real_ones(engine):
@@ -235,12 +254,15 @@ def test_judge_drops_a_sentence_the_reference_does_not_support(engine):
     assert "Reference answer:\nWhat does Dropout mean?" in checked  # judged against the record it cites
 
 
-def test_an_unsupported_first_sentence_or_yes_opening_falls_back_to_the_reference(engine):
+def test_an_unsupported_yes_opening_is_never_shown(engine):
     reply = "Yes, dropout is used when the model makes predictions. Dropout is applied during the training phase but is turned off during inference."
     chat, backend = chat_judged(engine, [reply], {"used when the model makes predictions": 0.3})
     answer = chat.ask("is dropout used at inference?")
-    assert answer.fallback and "does not support" in answer.notices[-1]
-    assert "turned off during inference" in answer.text  # the reference itself
+    assert not answer.fallback and answer.text.startswith("Dropout is applied during the training phase")
+    assert "makes predictions" not in answer.text and "makes predictions" in answer.notices[-1]  # skipped, and said
+    only, = chat_judged(engine, ["Yes, dropout is used when the model makes predictions."], {"makes predictions": 0.3})[0].ask(
+        "is dropout used at inference?").notices[-1:]
+    assert "not used" in only  # nothing held up: the reference instead
     judged = backend.calls[0][-1]["content"].rsplit("<statement>", 1)[-1]
     assert "yes," not in judged.lower()  # the opening's claim is judged, without its "Yes,"
 

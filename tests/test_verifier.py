@@ -67,10 +67,21 @@ def verified_chat(engine, reply, verifier):
     return Chat(engine.search, engine.corpus, FakeEmbedder(), LanguageModel.of(ScriptedGenerator([reply]), log=lambda m: None), verifier)
 
 
-def test_ask_drops_the_answer_when_a_sentence_contradicts_its_reference(engine):
-    reply = "Dropout randomly deactivates neurons during training. Dropout stays switched on when the model makes predictions."
-    answer = verified_chat(engine, reply, by_phrase({"deactivates": (0.9, 0.05, 0.05), "stays switched on": (0.05, 0.9, 0.05)})).ask("What does Dropout mean?")
-    assert answer.fallback and "contradicts the reference" in answer.notices[-1] and "turned off during inference" in answer.text
+def test_a_contradicted_sentence_never_reaches_the_stream_and_ends_the_answer(engine):
+    from assistant.coach.answer import Answer
+
+    reply = ("Dropout randomly deactivates neurons during training. Dropout stays switched on when the model makes predictions. "
+             "Dropout is turned off during inference.")
+    verifier = by_phrase({"deactivates": (0.9, 0.05, 0.05), "stays switched on": (0.05, 0.9, 0.05), "turned off": (0.9, 0.05, 0.05)})
+    events = list(verified_chat(engine, reply, verifier).ask_stream("What does Dropout mean?"))
+    shown = "".join(e for e in events if isinstance(e, str))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and "stays switched on" not in shown and shown.startswith("Dropout randomly deactivates")
+    assert "What [" in shown and "says:" in shown  # the rest is the reference's own points
+    assert "turned off during inference" not in shown.split("says:")[0]  # the model was not read past the contradiction
+    assert answer.fallback and "contradicts" in answer.notices[-1] and answer.text == shown.strip()
+    none_first = verified_chat(engine, "Dropout stays switched on when the model makes predictions.", verifier).ask("What does Dropout mean?")
+    assert none_first.fallback and "contradicts its reference" in none_first.notices[-1]
 
 
 def test_ask_leaves_out_what_no_point_addresses_and_says_so(engine):

@@ -181,21 +181,31 @@ def _search(engine, query: str, k: int, as_json: bool, stdout: TextIO) -> None:
 
 
 def _ask(engine, question: str, as_json: bool, stdout: TextIO, history=()) -> "Answer":
-    """Stream the answer (text mode) or print it whole (JSON); a rejected model answer is replaced."""
+    """Stream the verified sentences (text mode; "checking…" on a terminal while one is held) or
+    print the answer whole (JSON); when the model's answer is not used, the reference is printed."""
     from assistant.coach.answer import Answer
+    from assistant.coach.ask import Checking
 
     streamed = False
+    status = not as_json and sys.stderr.isatty()
     for event in engine.chat.ask_stream(question, history):
         if isinstance(event, Answer):
             answer = event
+        elif isinstance(event, Checking):
+            if status:
+                print("checking…", end="\r", file=sys.stderr, flush=True)
         elif not as_json:
+            if status:
+                print(" " * 9, end="\r", file=sys.stderr, flush=True)
             print(event, end="", file=stdout, flush=True)
             streamed = True
+    if status:
+        print(" " * 9, end="\r", file=sys.stderr, flush=True)
     _notices(answer.notices)
     if as_json:
         print(json.dumps(answer.to_json()), file=stdout, flush=True)
-    elif not streamed or answer.fallback:
-        print(("\n\n" if streamed else "") + answer.text, file=stdout, flush=True)
+    elif not streamed:
+        print(answer.text, file=stdout, flush=True)
     else:
         print(file=stdout, flush=True)
     return answer
