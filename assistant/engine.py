@@ -158,7 +158,8 @@ class Engine:
     def chat(self):
         from assistant.coach.ask import Chat
 
-        return Chat(self.search, self.corpus, self.grading_embedder, self.model, self.verifier)
+        verifier = self.verifier if self.settings.checker == "verifier" else None  # else the judge (bench/verifier.py)
+        return Chat(self.search, self.corpus, self.grading_embedder, self.model, verifier)
 
     @cached_property
     def coach(self):

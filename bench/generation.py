@@ -33,6 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+ASK_HELDOUT = ROOT / "bench" / "data" / "ask_heldout.tsv"
 sys.path.insert(0, str(ROOT))
 PROMPTS = [
     [{"role": "system", "content": "You are a deep-learning interview coach. Answer in two sentences."},
@@ -68,13 +69,13 @@ def speed(backend: str) -> dict:
             "tokens": [r[2] for r in rows], "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def faithfulness(n: int) -> None:
+def faithfulness(n: int, heldout: bool = False, compare: bool = True) -> None:
     from bench.retrieval import load_queries
     from assistant.coach.answer import Answer
     from assistant.engine import Engine
 
     engine = Engine(log=lambda m: None)
-    queries = [q for q in load_queries() if q.ids][::4][:n]
+    queries = load_queries(ASK_HELDOUT)[:n] if heldout else [q for q in load_queries() if q.ids][::4][:n]
     kept = correct = fallbacks = out_of_scope = trimmed = 0
     ttfts, totals, reasons, saved, compared = [], [], [], [], []
     for q in queries:
@@ -89,7 +90,8 @@ def faithfulness(n: int) -> None:
         totals.append(time.perf_counter() - started)
         if first is not None:
             ttfts.append(first)
-            compared.append(compare_checks(engine, q.text, pieces))
+            if compare:
+                compared.append(compare_checks(engine, q.text, pieces))
         trimmed += any(n.startswith("Left out") for n in answer.notices)
         saved.append({"query": q.text, "acceptable": sorted(q.ids), "answer": answer.text, "citations": list(answer.citations),
                       "fallback": answer.fallback, "in_scope": answer.in_scope, "notices": list(answer.notices),
@@ -124,7 +126,7 @@ def faithfulness(n: int) -> None:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "faithfulness-checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in compared), encoding="utf-8")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "faithfulness.jsonl").write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
+    (RESULTS / ("faithfulness-heldout.jsonl" if heldout else "faithfulness.jsonl")).write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
     for reason in reasons:
         print(f"  not counted: {reason}")
 
@@ -158,7 +160,7 @@ def compare_checks(engine, query: str, pieces: list[str]) -> dict:
     text = "".join(engine.model.writer.stream(ask_messages(result.query, records), ANSWER_TOKENS)).strip()
     out = {"query": query, "text": text, "references": {r.id: r.answer_text for r in records}}
     verifier = chat.verifier
-    for name, checker in (("verifier", verifier), ("judge", None)):
+    for name, checker in (("verifier", engine.verifier), ("judge", None)):
         chat.verifier = checker
         started = time.perf_counter()
         verdicts = chat.check_text(text, records)
@@ -196,6 +198,8 @@ def main() -> None:
     parser.add_argument("--transformers", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--questions", type=int, default=50)
+    parser.add_argument("--heldout", action="store_true", help="the 30 questions of data/ask_heldout.tsv (read once)")
+    parser.add_argument("--no-compare", action="store_true", help="skip reading each text again with both checkers")
     parser.add_argument("--coaching", type=int, default=0, help="coach this many graded answers of the team set")
     parser.add_argument("--processes", type=int, default=0, help="time this many fresh 'assistant ask' processes, and as many extractive ones")
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -217,7 +221,7 @@ def main() -> None:
     if args.processes:
         fresh_processes(args.processes)
     if args.questions:
-        faithfulness(args.questions)
+        faithfulness(args.questions, args.heldout, not args.no_compare)
     if args.coaching:
         coaching(args.coaching)
 

@@ -89,9 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--write", action="store_true",
                        help="first have the language model write statements for key points that have none (about 20 s each; resumable)")
     train.add_argument("--limit", type=int, help="with --write: at most this many key points this run")
+    train.add_argument("--statements", type=Path, help="with --write: the file the statements go to (default: the cache folder's)")
     train.add_argument("--every-record", action="store_true", help="train on every record (default: the train split only)")
     train.add_argument("--epochs", type=int, default=3, help="passes over the pairs (default 3)")
     train.add_argument("--out", type=Path, help="where the model goes (default: the cache folder, used from then on)")
+    train.add_argument("--judge-share", type=float, default=0.5,
+                       help="how much of a written statement's target is the judge's opinion (0-1; default 0.5)")
 
     users = sub.add_parser("users", help="logins for a coach hosted for several people: add, list, remove")
     users.add_argument("action", choices=["add", "list", "remove"])
@@ -327,8 +330,8 @@ def _render_verdict(verdict) -> str:
 
 
 def _train(engine, args, stdout: TextIO) -> int:
-    if args.epochs < 1:
-        raise InvalidInputError("--epochs must be at least 1.")
+    if args.epochs < 1 or not 0 <= args.judge_share <= 1:
+        raise InvalidInputError("--epochs must be at least 1 and --judge-share between 0 and 1.")
     from assistant.verify.train import run
 
     if args.write:
@@ -336,11 +339,12 @@ def _train(engine, args, stdout: TextIO) -> int:
 
         if engine.model.writer is None:
             raise ModelError("--write needs the language model; drop --backend extractive.")
-        store = StatementStore(engine.settings.cache_dir / "verifier_statements.json")
+        store = StatementStore(args.statements or engine.settings.cache_dir / "verifier_statements.json")
+        shipped = StatementStore()
         count = write_statements(engine.corpus, store, engine.model.writer, engine.model.judge, limit=args.limit,
-                                 known=StatementStore())
+                                 known=None if store.path.resolve() == shipped.path.resolve() else shipped)
         print(f"Wrote statements for {count} key points (kept in {store.path}).", file=stdout)
-    out, meta = run(engine, args.out, every_record=args.every_record, epochs=args.epochs)
+    out, meta = run(engine, args.out, every_record=args.every_record, epochs=args.epochs, judge_share=args.judge_share)
     dev = meta["dev_accuracy_by_epoch"]
     print(f"Trained the verifier on {meta['pairs']} pairs ({meta['records']}) in {meta['train_seconds']:.0f} s"
           + (f"; dev accuracy {dev[-1]:.3f}" if dev else "") + f". Saved in {out} (SHA-256 {meta['sha256']})"

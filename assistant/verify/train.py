@@ -31,15 +31,15 @@ BATCH, EPOCHS, LEARNING_RATE, WARMUP = 16, 3, 4e-5, 0.1
 JUDGE_SHARE = 0.5  # of a written statement's target that is the judge's opinion
 
 
-def targets(pairs: list[Pair]) -> np.ndarray:
+def targets(pairs: list[Pair], judge_share: float = JUDGE_SHARE) -> np.ndarray:
     """Soft targets, one row per pair over LABELS."""
     out = np.zeros((len(pairs), len(LABELS)), dtype=np.float32)
     for row, pair in zip(out, pairs):
         row[LABELS.index(pair.label)] = 1.0
         if pair.judge is not None and pair.how.startswith("written"):
-            row *= 1 - JUDGE_SHARE
-            row[0] += JUDGE_SHARE * pair.judge
-            row[1] += JUDGE_SHARE * (1 - pair.judge)
+            row *= 1 - judge_share
+            row[0] += judge_share * pair.judge
+            row[1] += judge_share * (1 - pair.judge)
     return out
 
 
@@ -61,7 +61,7 @@ def data_hash(pairs: list[Pair]) -> str:
 
 
 def train(pairs: list[Pair], base: Path, out: Path, seed: int = 0, epochs: int = EPOCHS,
-          dev: list[Pair] | None = None, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
+          dev: list[Pair] | None = None, judge_share: float = JUDGE_SHARE, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     """Fine-tune, export to ONNX (int8) in ``out`` and return its meta (also written to meta.json)."""
     import torch
     from tqdm import tqdm
@@ -75,7 +75,7 @@ def train(pairs: list[Pair], base: Path, out: Path, seed: int = 0, epochs: int =
     torch.set_num_threads(2)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=len(LABELS))
-    y = torch.tensor(targets(pairs))
+    y = torch.tensor(targets(pairs, judge_share))
     steps = epochs * ((len(pairs) + BATCH - 1) // BATCH)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
     warm = max(1, int(WARMUP * steps))
@@ -106,10 +106,10 @@ def train(pairs: list[Pair], base: Path, out: Path, seed: int = 0, epochs: int =
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
     probes = (dev or pairs)[:300]
-    agreement = _export(model, tokenizer, out, probes)
+    exported = _export(model, tokenizer, out, probes, log)
     meta = {"base": base.name, "labels": list(LABELS), "data": data_hash(pairs), "pairs": len(pairs), "seed": seed,
-            "epochs": epochs, "train_seconds": round(seconds, 1), "dev_accuracy_by_epoch": history,
-            "max_tokens": MAX_TOKENS, "int8_agreement": round(agreement, 4), "trained_at": time.strftime("%Y-%m-%d"),
+            "epochs": epochs, "judge_share": judge_share, "train_seconds": round(seconds, 1), "dev_accuracy_by_epoch": history,
+            "max_tokens": MAX_TOKENS, **exported, "trained_at": time.strftime("%Y-%m-%d"),
             "sha256": hashlib.sha256((out / "verifier.onnx").read_bytes()).hexdigest()}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return meta
@@ -130,10 +130,10 @@ def _torch_scores(model, tokenizer, pairs: list[Pair]) -> np.ndarray:
     return np.concatenate(rows)
 
 
-def _export(model, tokenizer, out: Path, probes: list[Pair]) -> float:
+def _export(model, tokenizer, out: Path, probes: list[Pair], log) -> dict:
     """torch -> ONNX (fp32, temporary) -> int8 weights of the matrix products (dynamic quantisation,
-    per channel); the tokenizer beside it. Returns the share of ``probes`` on which the int8 model's
-    label is the fp32 one's (the export is refused below 0.97)."""
+    per channel); the tokenizer beside it. Returns how the int8 model compares with the trained one
+    on ``probes`` (label agreement, and each one's accuracy); a loss of over a point is said."""
     import warnings
 
     import torch
@@ -157,10 +157,13 @@ def _export(model, tokenizer, out: Path, probes: list[Pair]) -> float:
     (out / "meta.json").write_text(json.dumps({"max_tokens": MAX_TOKENS}))
     small = OnnxVerifier(out, hashlib.sha256((out / "verifier.onnx").read_bytes()).hexdigest()).scores(pairs)
     fp32.unlink()
-    agreement = float(np.mean(np.argmax(full, axis=1) == np.argmax(small, axis=1)))
-    if agreement < 0.97:
-        raise RuntimeError(f"The int8 verifier agrees with the trained one on only {agreement:.1%} of the probes; not kept.")
-    return agreement
+    truth = np.array([LABELS.index(p.label) for p in probes])
+    found = {"int8_agreement": float(np.mean(np.argmax(full, axis=1) == np.argmax(small, axis=1))),
+             "fp32_probe_accuracy": float(np.mean(np.argmax(full, axis=1) == truth)),
+             "int8_probe_accuracy": float(np.mean(np.argmax(small, axis=1) == truth))}
+    if found["int8_probe_accuracy"] < found["fp32_probe_accuracy"] - 0.01:
+        log(f"note: int8 costs {found['fp32_probe_accuracy'] - found['int8_probe_accuracy']:.1%} accuracy on {len(probes)} probes.")
+    return {k: round(v, 4) for k, v in found.items()}
 
 def pairs_for(engine, log=lambda msg: print(msg, file=sys.stderr)) -> list[Pair]:
     """Every pair of the engine's bank: the written statements (shipped and the user's) and the
@@ -173,7 +176,8 @@ def pairs_for(engine, log=lambda msg: print(msg, file=sys.stderr)) -> list[Pair]
     return build_pairs(engine.corpus, store, nearest_records(engine.corpus, engine.grading_embedder))
 
 
-def run(engine, out: Path | None = None, every_record: bool = False, epochs: int = EPOCHS, seed: int = 0) -> tuple[Path, dict]:
+def run(engine, out: Path | None = None, every_record: bool = False, epochs: int = EPOCHS, seed: int = 0,
+        judge_share: float = JUDGE_SHARE) -> tuple[Path, dict]:
     """`assistant train verifier`: train on the train split (or every record), into the cache folder
     (or ``out``), and say what it made."""
     from assistant.models.weights import _minilm_path
@@ -186,7 +190,8 @@ def run(engine, out: Path | None = None, every_record: bool = False, epochs: int
     print(f"{len(pairs)} pairs: " + "; ".join(f"{split} {sum(c.values())} ({', '.join(f'{k} {v}' for k, v in c.items())})"
                                              for split, c in sorted(counts.items())), file=sys.stderr)
     out = out or engine.settings.cache_dir / "verifier"
-    meta = train(train_pairs, _minilm_path(engine.settings.cache_dir), out, seed=seed, epochs=epochs, dev=dev)
+    meta = train(train_pairs, _minilm_path(engine.settings.cache_dir), out, seed=seed, epochs=epochs, dev=dev,
+                 judge_share=judge_share)
     meta["records"] = "every record" if every_record else "train split"
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return out, meta

@@ -26,7 +26,7 @@ from assistant.errors import ModelError
 from assistant.verify.data import LABELS
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "model"
-SHIPPED_SHA256 = ""  # written by 'assistant train verifier --ship' (the file in SHIPPED_DIR)
+SHIPPED_SHA256 = "6ded18549336bbbc2ddabd4abefac102f99fe6774e38211ffcf62b6e798d5ba2"  # assistant/verify/model/verifier.onnx (make verifier)
 # Thresholds chosen on the dev split (bench/verifier.py --dev), never on the test split.
 CONTRADICTED_FROM = 0.5
 SUPPORTED_FROM = 0.5
@@ -71,6 +71,8 @@ def decide(statement: str, points: Sequence[str], rows: np.ndarray) -> Verdict:
 
 def check(verifier: Verifier, points: Sequence[str], statement: str) -> Verdict:
     """Check one statement against every point, timed (the check itself, not the model's load)."""
+    if hasattr(verifier, "load"):
+        verifier.load()
     started = time.perf_counter()
     rows = verifier.scores([(p, statement) for p in points]) if points else np.zeros((0, len(LABELS)))
     verdict = decide(statement, points, rows)
