@@ -263,8 +263,8 @@ def _store(engine):
     return open_store(engine.settings, engine.settings.user)
 
 
-def _grade_batch(engine, store, fast: bool, stdin: TextIO, stdout: TextIO) -> int:
-    """JSON lines in, JSON lines out; a line that cannot be graded gets an error and the batch goes on."""
+def _json_lines(stdin: TextIO, stdout: TextIO, example: str, handle) -> int:
+    """JSON objects in, one JSON object out per line; a line that fails gets {"id", "error"} and the batch goes on."""
     failed = 0
     for number, line in enumerate(stdin, 1):
         if not line.strip():
@@ -274,50 +274,38 @@ def _grade_batch(engine, store, fast: bool, stdin: TextIO, stdout: TextIO) -> in
             try:
                 item = json.loads(line)
             except ValueError:
-                raise InvalidInputError('not valid JSON; each line must be an object like {"id": "p3-q26", "answer": "..."}') from None
+                raise InvalidInputError(f"not valid JSON; each line must be an object like {example}") from None
             if not isinstance(item, dict):
                 raise InvalidInputError("each line must be a JSON object")
-            if not item.get("id") and not (item.get("question") and item.get("reference")):
-                raise InvalidInputError('give "id", or "question" and "reference", with "answer"')
-            outcome = engine.answer_step.final(str(item.get("answer") or ""), str(item["id"]) if item.get("id") else None,
-                                               question=str(item.get("question") or ""), reference=str(item.get("reference") or ""),
-                                               store=store, fast=fast, coaching=False)
-            out = {k: v for k, v in outcome.grade.to_json().items() if k != "reference"}
-            out.update(id=item.get("id"), saved=outcome.saved)
+            out = handle(item)
         except AssistantError as exc:
             failed += 1
             out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {number}: {exc}"}
         print(json.dumps(out), file=stdout, flush=True)
     return 1 if failed else 0
+
+
+def _grade_batch(engine, store, fast: bool, stdin: TextIO, stdout: TextIO) -> int:
+    def grade(item: dict) -> dict:
+        if not item.get("id") and not (item.get("question") and item.get("reference")):
+            raise InvalidInputError('give "id", or "question" and "reference", with "answer"')
+        outcome = engine.answer_step.final(str(item.get("answer") or ""), str(item["id"]) if item.get("id") else None,
+                                           question=str(item.get("question") or ""), reference=str(item.get("reference") or ""),
+                                           store=store, fast=fast, coaching=False)
+        out = {k: v for k, v in outcome.grade.to_json().items() if k != "reference"}
+        return {**out, "id": item.get("id"), "saved": outcome.saved}
+
+    return _json_lines(stdin, stdout, '{"id": "p3-q26", "answer": "..."}', grade)
 
 
 def _run_checks(engine, args, stdin: TextIO, stdout: TextIO) -> int:
     """One statement, or with '-' JSON lines {"id", "statement"}; a bad line gets {"error"} and the batch goes on."""
     if args.id != "-":
         verdict = engine.check(args.id, args.statement or "")
-        if args.json:
-            print(json.dumps(verdict.to_json(args.id)), file=stdout)
-        else:
-            print(_render_verdict(verdict), file=stdout)
+        print(json.dumps(verdict.to_json(args.id)) if args.json else _render_verdict(verdict), file=stdout)
         return 0
-    failed = 0
-    for number, line in enumerate(stdin, 1):
-        if not line.strip():
-            continue
-        item: dict = {}
-        try:
-            try:
-                item = json.loads(line)
-            except ValueError:
-                raise InvalidInputError('not valid JSON; each line must be an object like {"id": "p3-q26", "statement": "..."}') from None
-            if not isinstance(item, dict):
-                raise InvalidInputError("each line must be a JSON object")
-            out = engine.check(str(item.get("id") or ""), str(item.get("statement") or "")).to_json(item.get("id"))
-        except AssistantError as exc:
-            failed += 1
-            out = {"id": item.get("id") if isinstance(item, dict) else None, "error": f"line {number}: {exc}"}
-        print(json.dumps(out), file=stdout, flush=True)
-    return 1 if failed else 0
+    return _json_lines(stdin, stdout, '{"id": "p3-q26", "statement": "..."}',
+                       lambda item: engine.check(str(item.get("id") or ""), str(item.get("statement") or "")).to_json(item.get("id")))
 
 
 def _render_verdict(verdict) -> str:
