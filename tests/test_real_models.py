@@ -122,7 +122,7 @@ def test_judged_tricks_score_below_a_partial_answer(real_engine, trick):
 
 def test_the_judges_prompt_cache_changes_no_probability(real_engine):
     """Reusing the KV cache of a shared prefix gives the probabilities a fresh read gives."""
-    judge = real_engine.judge
+    judge = real_engine.model.judge
     points = ["ReLU is max(0, x).", "Negative inputs become zero; positive inputs pass unchanged."]
     judge.correctness("What is ReLU?", points, "ReLU zeroes negative inputs.")  # fills the cache
     cached = judge.correctness("What is ReLU?", points, "ReLU keeps negative inputs.")
@@ -134,13 +134,15 @@ def test_the_judges_prompt_cache_changes_no_probability(real_engine):
 def test_the_dropout_inversion_is_never_shown_as_an_answer(real_engine):
     from assistant.coach.ask import Chat
     from assistant.models.generation import ScriptedGenerator
+    from assistant.models.language import LanguageModel
 
     inverted = ("Yes, dropout is used when the model makes predictions. [p3-q26] Dropout is applied during the training "
                 "phase but is turned off during inference. [p3-q26]")
-    chat = Chat(real_engine, ScriptedGenerator([inverted]), log=lambda m: None, judge=real_engine.judge)
+    model = LanguageModel.of(ScriptedGenerator([inverted]), real_engine.model.judge, log=lambda m: None)
+    chat = Chat(real_engine.search, real_engine.corpus, real_engine.grading_embedder, model)
     answer = chat.ask("is dropout used when the model makes predictions?")
-    assert "used when the model makes predictions" not in answer.text
-    assert answer.fallback and "turned off during inference" in answer.text
+    assert "used when the model makes predictions" not in answer.text  # never shown
+    assert "turned off during inference" in answer.text and "makes predictions" in answer.notices[-1]  # left out, and said
 
 
 def test_long_answer_is_refused(real_grader):
