@@ -31,7 +31,7 @@ class LlamaCppGenerator:
         self._cache_dir, self._threads = cache_dir, threads or min(4, os.cpu_count() or 2)
         self._log = log or (lambda msg: print(msg, file=sys.stderr))
         self._llm = None
-        self.lock = threading.Lock()  # one model at a time on the CPU; the judge shares it
+        self.lock = threading.RLock()  # one model at a time on the CPU; the judge shares it (re-entered by the thread that streams: Ask checks each sentence mid-stream)
 
     @property
     def loaded(self) -> bool:
@@ -72,7 +72,7 @@ class TransformersGenerator:
         self.name = f"transformers:{Path(gguf_file or model).name}"
         self._model_ref, self._gguf = model, gguf_file
         self._model = self._tokenizer = None
-        self.lock = threading.Lock()  # the judge reads the same model: one at a time
+        self.lock = threading.RLock()  # the judge reads the same model: one at a time (re-entered mid-stream by Ask)
 
     @classmethod
     def from_packaged(cls, model_key: str, cache_dir: Path) -> "TransformersGenerator":
