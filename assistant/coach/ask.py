@@ -34,7 +34,6 @@ _YES_NO = re.compile(r"^(yes|no)\b[,.!:;]?\s*", re.IGNORECASE)
 MAX_SENTENCES = 3  # an interview answer: the model is stopped at the third verified sentence
 ANSWER_TOKENS = 110  # room for three sentences and their citations
 _BARE_YES_NO = re.compile(r"^(yes|no)[.!,]?$", re.IGNORECASE)
-_CITATION = re.compile(r"\[([\w./-]+?-q\d+)\]")
 _TAG = re.compile(r"\s*\[[^\]]{1,40}\]")  # any bracketed tag the model wrote: [p3-q26], [relu]
 
 ASK_SYSTEM = (
