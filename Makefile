@@ -50,7 +50,7 @@ speech: $(SPEECH)
 verifier-data: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant train verifier --write --statements corpus/verifier_statements.json --out assistant/verify/model
 
-# The reranker's training queries (#19; about 10 s per key point of the train and dev records; resumable).
+# The reranker's training queries (#19; about 6 s per key point of the train and dev records; resumable).
 reranker-data: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant train reranker --write --statements corpus/reranker_queries.json
 

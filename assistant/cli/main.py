@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("model", choices=["verifier", "reranker"])
     train.add_argument("--write", action="store_true",
                        help="first have the language model write statements (verifier, about 20 s per key point) or queries "
-                            "(reranker, about 10 s per key point) for key points that have none; resumable")
+                            "(reranker, about 6 s per key point) for key points that have none; resumable")
     train.add_argument("--limit", type=int, help="with --write: at most this many key points this run")
     train.add_argument("--statements", type=Path, help="with --write: the file the statements or queries go to (default: the cache folder's)")
     train.add_argument("--every-record", action="store_true", help="train on every record (default: the train split only)")
