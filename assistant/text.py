@@ -1,4 +1,5 @@
-"""Small text helpers shared by grading: sentences, content-word stems, question demoting."""
+"""Small text helpers shared by grading and the written training data: sentences, content-word stems,
+question demoting, the key that tells two written lines apart."""
 
 from __future__ import annotations
 
@@ -68,6 +69,12 @@ def sentences(text: str) -> list[str]:
     """Sentence-like segments: split at sentence ends, semicolons, line breaks and inline bullets."""
     parts = [p.strip(" -*•\t") for p in _SENTENCE_END.split(text)]
     return [p for p in parts if len(p) > 1]
+
+
+def line_key(text: str) -> str:
+    """Lower case, punctuation as spaces, spaces collapsed: two lines with the same key are one line
+    (a model's repeat, or a copy of the question it was shown)."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def clip(text: str, words: int) -> str:

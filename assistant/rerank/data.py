@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from assistant.corpus import Corpus, Record
+from assistant.text import line_key
 from assistant.verify.data import StatementStore, points_of, split_of, writing_order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +119,7 @@ def parse_queries(reply: str, question: str) -> tuple[dict[str, str], dict[str, 
         if not match:
             continue
         style, text = match.group(1).lower(), match.group(2).strip().strip("\"'`").strip()
-        key = " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+        key = line_key(text)
         if style in kept or not key or key in ("none", "n a") or key in seen or len(text.split()) > MAX_WORDS:
             continue
         seen.add(key)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from assistant.corpus import Record
+from assistant.text import line_key
 
 SHIPPED = Path(__file__).resolve().parents[2] / "corpus" / "expansions.json"
 MAX_WORDS = 25  # longer lines are not searches
@@ -74,18 +75,14 @@ def prompt(record: Record) -> list[dict]:
     return messages
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
 def parse_searches(reply: str, question: str) -> list[str]:
     """The model's lines as searches: labels and quotes stripped, repeats, copies of the question,
     empty and overlong lines dropped (pure)."""
-    seen = {_norm(question)}
+    seen = {line_key(question)}
     out = []
     for line in reply.splitlines():
         text = _LABEL.sub("", line).strip().strip("\"'`").strip()
-        key = _norm(text)
+        key = line_key(text)
         if not key or key in seen or len(text.split()) > MAX_WORDS:
             continue
         seen.add(key)

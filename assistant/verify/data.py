@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from assistant.corpus import Corpus, Record
+from assistant.text import line_key
 
 SHIPPED = Path(__file__).resolve().parents[2] / "corpus" / "verifier_statements.json"
 LABELS = ("supported", "contradicted", "not addressed")
@@ -126,21 +127,17 @@ def writer_messages(question: str, point: str) -> list[dict]:
 def parse_statements(reply: str, point: str) -> dict[str, list[str]]:
     """The model's "true:" and "false:" lines (pure): copies of the point, repeats and overlong lines dropped."""
     out: dict[str, list[str]] = {"true": [], "false": []}
-    seen = {_norm(point)}
+    seen = {line_key(point)}
     for line in reply.splitlines():
         match = _LINE.match(line)
         if not match:
             continue
         text = match.group(2).strip().strip("\"'`").strip()
-        if not text or _norm(text) in seen or len(text.split()) > MAX_WORDS:
+        if not text or line_key(text) in seen or len(text.split()) > MAX_WORDS:
             continue
-        seen.add(_norm(text))
+        seen.add(line_key(text))
         out[match.group(1).lower()].append(text)
     return out
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 # ----------------------------------------------------------------------------- rule-made statements
