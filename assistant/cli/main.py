@@ -328,12 +328,8 @@ def _train(engine, args, stdout: TextIO) -> int:
     if args.write:
         from assistant.verify.data import StatementStore, write_statements
 
-        if engine.model.writer is None:
-            raise ModelError("--write needs the language model; drop --backend extractive.")
-        store = StatementStore(args.statements or engine.settings.cache_dir / "verifier_statements.json")
-        shipped = StatementStore()
-        count = write_statements(engine.corpus, store, engine.model.writer, engine.model.judge, limit=args.limit,
-                                 known=None if store.path.resolve() == shipped.path.resolve() else shipped)
+        store, shipped = _written_stores(engine, args, StatementStore, "verifier_statements.json")
+        count = write_statements(engine.corpus, store, engine.model.writer, engine.model.judge, limit=args.limit, known=shipped)
         print(f"Wrote statements for {count} key points (kept in {store.path}).", file=stdout)
     out, meta = run(engine, args.out, every_record=args.every_record, epochs=args.epochs, judge_share=args.judge_share)
     dev = meta["dev_accuracy_by_epoch"]
@@ -343,6 +339,15 @@ def _train(engine, args, stdout: TextIO) -> int:
     return 0
 
 
+def _written_stores(engine, args, store_type, filename: str):
+    """For --write: the file the model's lines go to (--statements, else the cache folder's) and the
+    shipped one whose points are skipped (None when they are the same file). Needs the model."""
+    if engine.model.writer is None:
+        raise ModelError("--write needs the language model; drop --backend extractive.")
+    store, shipped = store_type(args.statements or engine.settings.cache_dir / filename), store_type()
+    return store, None if store.path.resolve() == shipped.path.resolve() else shipped
+
+
 def _write_reranker_queries(engine, args, stdout: TextIO) -> int:
     """The reranker's training queries (#19); its training is not built yet, and this says so."""
     from assistant.rerank.data import QueryStore, survival, write_queries
@@ -350,12 +355,8 @@ def _write_reranker_queries(engine, args, stdout: TextIO) -> int:
     if not args.write:
         raise InvalidInputError("The reranker cannot be trained yet (issue #19): only its training queries can be written, "
                                 "with 'assistant train reranker --write'.")
-    if engine.model.writer is None:
-        raise ModelError("--write needs the language model; drop --backend extractive.")
-    store = QueryStore(args.statements or engine.settings.cache_dir / "reranker_queries.json")
-    shipped = QueryStore()
-    count = write_queries(engine.corpus, store, engine.model.writer, limit=args.limit,
-                          known=None if store.path.resolve() == shipped.path.resolve() else shipped)
+    store, shipped = _written_stores(engine, args, QueryStore, "reranker_queries.json")
+    count = write_queries(engine.corpus, store, engine.model.writer, limit=args.limit, known=shipped)
     kept, rejected = survival(store)
     print(f"Wrote queries for {count} key points (kept in {store.path}): {kept} kept in all, "
           f"{rejected} rejected for using their record's title words.", file=stdout)

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from assistant.corpus import Corpus, Record
 from assistant.text import line_key
-from assistant.verify.data import StatementStore, points_of, split_of, writing_order
+from assistant.verify.data import StatementStore, points_of, split_of, write_points
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "corpus" / "reranker_queries.json"
@@ -141,20 +140,15 @@ class QueryStore(StatementStore):
 def write_queries(corpus: Corpus, store: QueryStore, generator, limit: int | None = None, splits: Sequence[str] = ("train", "dev"),
                   known: QueryStore | None = None, on_point: Callable[[Record, str, dict], None] = lambda r, p, e: None) -> int:
     """Have the model write queries for the key points of the ``splits`` records that neither
-    ``store`` nor ``known`` has; saves after each point. Test records get none: their numbers say what
-    a bank the reranker never saw would get. Returns how many points were written."""
-    from tqdm import tqdm
+    ``store`` nor ``known`` has (see write_points). Test records get none: their numbers say what a
+    bank the reranker never saw would get. Returns how many points were written."""
+    def write(record: Record, point: str) -> dict:
+        kept, rejected = parse_queries("".join(generator.stream(writer_messages(record.question, point), WRITE_TOKENS)),
+                                       record.question)
+        return {"kept": kept, "rejected": rejected}
 
-    todo = [(r, p) for r, p in writing_order(corpus) if split_of(r.id) in splits
-            and store.get(r, p) is None and (known is None or known.get(r, p) is None)][:limit]
-    for record, point in tqdm(todo, desc="Writing queries", unit="point", file=sys.stderr, disable=None):
-        reply = "".join(generator.stream(writer_messages(record.question, point), WRITE_TOKENS))
-        kept, rejected = parse_queries(reply, record.question)
-        entry = {"kept": kept, "rejected": rejected}
-        store.put(record, point, entry)
-        store.save()
-        on_point(record, point, entry)
-    return len(todo)
+    return write_points(corpus, store, write, "Writing queries", limit, known, keep=lambda r: split_of(r.id) in splits,
+                        on_point=on_point)
 
 
 def survival(store: QueryStore) -> tuple[int, int]:

@@ -213,26 +213,38 @@ def writing_order(corpus: Corpus, seed: int = 0) -> list[tuple[Record, str]]:
     return todo
 
 
-def write_statements(corpus: Corpus, store: StatementStore, generator, judge=None, limit: int | None = None,
-                     known: StatementStore | None = None,
-                     on_point: Callable[[Record, str, dict], None] = lambda r, p, e: None) -> int:
-    """Have the model write statements for every key point that neither ``store`` nor ``known`` (the
-    shipped file) has, and the judge read them; saves after each point, so an interrupted run keeps
-    what it wrote. Returns how many were written."""
+def write_points(corpus: Corpus, store: StatementStore, write: Callable[[Record, str], dict], desc: str,
+                 limit: int | None = None, known: StatementStore | None = None, keep: Callable[[Record], bool] = lambda r: True,
+                 on_point: Callable[[Record, str, dict], None] = lambda r, p, e: None) -> int:
+    """``write`` an entry for every key point of the ``keep`` records that neither ``store`` nor
+    ``known`` (the shipped file) has, in the writing order, with a progress bar; saves after each
+    point, so an interrupted run keeps what it wrote. Returns how many were written."""
     from tqdm import tqdm
 
     todo = [(r, p) for r, p in writing_order(corpus)
-            if store.get(r, p) is None and (known is None or known.get(r, p) is None)][:limit]
-    for record, point in tqdm(todo, desc="Writing statements", unit="point", file=sys.stderr, disable=None):
+            if keep(r) and store.get(r, p) is None and (known is None or known.get(r, p) is None)][:limit]
+    for record, point in tqdm(todo, desc=desc, unit="point", file=sys.stderr, disable=None):
+        entry = write(record, point)
+        store.put(record, point, entry)
+        store.save()
+        on_point(record, point, entry)
+    return len(todo)
+
+
+def write_statements(corpus: Corpus, store: StatementStore, generator, judge=None, limit: int | None = None,
+                     known: StatementStore | None = None,
+                     on_point: Callable[[Record, str, dict], None] = lambda r, p, e: None) -> int:
+    """Have the model write statements for every key point that neither ``store`` nor ``known`` has,
+    and the judge read them (see write_points)."""
+    def write(record: Record, point: str) -> dict:
         reply = "".join(generator.stream(writer_messages(record.question, point), WRITE_TOKENS))
         entry: dict = parse_statements(reply, point)
         if judge is not None:
             reference = f"{record.question}\n{point}"
             entry["judge"] = {s: round(judge.supports(reference, s), 4) for s in entry["true"] + entry["false"]}
-        store.put(record, point, entry)
-        store.save()
-        on_point(record, point, entry)
-    return len(todo)
+        return entry
+
+    return write_points(corpus, store, write, "Writing statements", limit, known, on_point=on_point)
 
 
 # ----------------------------------------------------------------------------- the pairs
