@@ -13,8 +13,6 @@ against the SHA-256 its own meta.json recorded.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from assistant.errors import ModelError
+from assistant.models.crossencoder import OnnxCrossEncoder
 from assistant.verify.data import LABELS
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "model"
@@ -79,49 +77,16 @@ def check(verifier: Verifier, points: Sequence[str], statement: str) -> Verdict:
     return Verdict(verdict.statement, verdict.verdict, verdict.scores, verdict.evidence, 1000 * (time.perf_counter() - started))
 
 
-class OnnxVerifier:
-    """The trained cross-encoder under ONNX Runtime; loads (and checks) its weights on first use."""
+class OnnxVerifier(OnnxCrossEncoder):
+    """The trained verifier under ONNX Runtime (models/crossencoder.py); loads and checks its weights on first use."""
 
     def __init__(self, folder: Path, sha256: str | None = None) -> None:
-        self.folder, self._sha256 = folder, sha256
+        super().__init__(folder, "verifier.onnx", sha256, retrain="assistant train verifier")
         self.name = f"verifier ({folder.name})"
-        self._session = self._tokenizer = None
-
-    def load(self):
-        if self._session is None:
-            model = self.folder / "verifier.onnx"
-            if not model.is_file():
-                raise ModelError(f"No verifier model in {self.folder}; run 'assistant train verifier' to train one.")
-            expected = self._sha256 or json.loads((self.folder / "meta.json").read_text()).get("sha256", "")
-            if hashlib.sha256(model.read_bytes()).hexdigest() != expected:
-                raise ModelError(f"{model} does not match its known SHA-256; it may be damaged. Reinstall the project, "
-                                 "or run 'assistant train verifier' to train it anew.")
-            import onnxruntime
-            from tokenizers import Tokenizer
-
-            meta = json.loads((self.folder / "meta.json").read_text())
-            tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-            tokenizer.enable_truncation(int(meta.get("max_tokens", 128)), strategy="longest_first")
-            tokenizer.enable_padding()
-            options = onnxruntime.SessionOptions()
-            options.log_severity_level = 3
-            options.intra_op_num_threads = 2
-            self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-            self._tokenizer = tokenizer
-        return self._session
 
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        session = self.load()
-        rows = []
-        for start in range(0, len(pairs), 32):
-            encodings = self._tokenizer.encode_batch([tuple(p) for p in pairs[start:start + 32]])
-            feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                    "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                    "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
-            logits = session.run(None, feed)[0]
-            exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-            rows.append(exp / exp.sum(axis=1, keepdims=True))
-        return np.concatenate(rows) if rows else np.zeros((0, len(LABELS)))
+        rows = self.probabilities(pairs)
+        return rows if len(rows) else np.zeros((0, len(LABELS)))
 
 
 def trained_verifier(cache_dir: Path) -> OnnxVerifier:
