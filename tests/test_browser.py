@@ -244,7 +244,7 @@ def class_apps(postgres, tmp_path_factory):
         env = {**os.environ, "CI": "1", "ASSISTANT_PORT": str(port), "ASSISTANT_DATABASE_URL": url,
                "ASSISTANT_DATA_DIR": str(root / "data"), "ASSISTANT_INDEX_DIR": str(root / f"index{n}"),
                "ASSISTANT_CACHE_DIR": str(root / "cache"), "ASSISTANT_EMBEDDER": "fake", "ASSISTANT_GRADER_EMBEDDER": "fake",
-               "ASSISTANT_BACKEND": "extractive"}
+               "ASSISTANT_BACKEND": "extractive", "ASSISTANT_RERANKER": "off"}
         log = (root / f"app{n}.log").open("w")
         apps.append((subprocess.Popen([sys.executable, str(Path(__file__).parent.parent / "app.py")], env=env,
                                       stdout=log, stderr=subprocess.STDOUT), f"http://127.0.0.1:{port}/"))

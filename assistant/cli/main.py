@@ -24,10 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--corpus", type=Path, help="folder of *.md question banks (env ASSISTANT_CORPUS_DIR)")
     parser.add_argument("--index", type=Path, help="folder for the built index (env ASSISTANT_INDEX_DIR)")
-    parser.add_argument("--embedder", choices=["minilm", "mpnet"], help="retrieval's embedding model (env ASSISTANT_EMBEDDER; default mpnet)")
+    parser.add_argument("--embedder", choices=["minilm", "mpnet", "tuned"],
+                        help="retrieval's embedding model (env ASSISTANT_EMBEDDER; default mpnet; tuned: MiniLM tuned on the bank)")
     parser.add_argument("--backend", choices=["llama", "transformers", "openai", "extractive"],
                         help="who writes answers and coaching (env ASSISTANT_BACKEND; default llama)")
     parser.add_argument("--llm", choices=["qwen-1.5b", "qwen-0.5b"], help="packaged language model (env ASSISTANT_LLM)")
+    parser.add_argument("--reranker", choices=["on", "off"],
+                        help="the trained reranker over the search's first candidates (env ASSISTANT_RERANKER; default on)")
     sub = parser.add_subparsers(dest="command")
 
     index = sub.add_parser("index", help="build the search index or show its status")
@@ -84,15 +87,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("statement", nargs="?", help="what you believe, in your own words")
     check.add_argument("--json", action="store_true", help="one JSON object per statement")
 
-    train = sub.add_parser("train", help="train the project's own models from the bank (the verifier; the reranker's queries)")
-    train.add_argument("model", choices=["verifier", "reranker"])
+    train = sub.add_parser("train", help="train the project's own models from the bank: the verifier, the reranker, "
+                                         "the tuned retrieval embedder")
+    train.add_argument("model", choices=["verifier", "reranker", "embedder"])
     train.add_argument("--write", action="store_true",
                        help="first have the language model write statements (verifier, about 20 s per key point) or queries "
                             "(reranker, about 6 s per key point) for key points that have none; resumable")
+    train.add_argument("--write-only", action="store_true", help="with --write: stop after writing (training is its own step)")
     train.add_argument("--limit", type=int, help="with --write: at most this many key points this run")
     train.add_argument("--statements", type=Path, help="with --write: the file the statements or queries go to (default: the cache folder's)")
     train.add_argument("--every-record", action="store_true", help="train on every record (default: the train split only)")
-    train.add_argument("--epochs", type=int, default=3, help="passes over the pairs (default 3)")
+    train.add_argument("--epochs", type=int, help="passes over the pairs (default: 3 for the verifier, 2 for the reranker)")
     train.add_argument("--out", type=Path, help="where the model goes (default: the cache folder, used from then on)")
     train.add_argument("--judge-share", type=float, default=0.5,
                        help="how much of a written statement's target is the judge's opinion (0-1; default 0.5)")
@@ -108,7 +113,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     args = _parser().parse_args(argv)
     settings = Settings().with_overrides(
-        corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, backend=args.backend, llm=args.llm
+        corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder, backend=args.backend, llm=args.llm,
+        reranker=args.reranker,
     )
     try:
         from assistant.engine import Engine
@@ -319,11 +325,22 @@ def _render_verdict(verdict) -> str:
 
 
 def _train(engine, args, stdout: TextIO) -> int:
-    if args.epochs < 1 or not 0 <= args.judge_share <= 1:
+    if (args.epochs is not None and args.epochs < 1) or not 0 <= args.judge_share <= 1:
         raise InvalidInputError("--epochs must be at least 1 and --judge-share between 0 and 1.")
     if args.model == "reranker":
-        return _write_reranker_queries(engine, args, stdout)
-    from assistant.verify.train import run
+        return _train_reranker(engine, args, stdout)
+    if args.model == "embedder":  # from the reranker's queries (write them with 'train reranker --write')
+        if args.write:
+            raise InvalidInputError("The embedder learns from the reranker's queries: write them with "
+                                    "'assistant train reranker --write', then run 'assistant train embedder'.")
+        from assistant.retrieval.tuning import EPOCHS as TUNING_EPOCHS, train_embedder
+
+        out = args.out or engine.settings.cache_dir / "tuned-embedder"
+        meta = train_embedder(engine, out, epochs=args.epochs or TUNING_EPOCHS)
+        print(f"Tuned the retrieval embedder on {meta['used']} queries in {meta['train_seconds']:.0f} s. Saved in {out} "
+              f"(SHA-256 {meta['sha256']})" + ("; '--embedder tuned' uses it from now on." if args.out is None else "."), file=stdout)
+        return 0
+    from assistant.verify.train import EPOCHS, run
 
     if args.write:
         from assistant.verify.data import StatementStore, write_statements
@@ -331,7 +348,9 @@ def _train(engine, args, stdout: TextIO) -> int:
         store, shipped = _written_stores(engine, args, StatementStore, "verifier_statements.json")
         count = write_statements(engine.corpus, store, engine.model.writer, engine.model.judge, limit=args.limit, known=shipped)
         print(f"Wrote statements for {count} key points (kept in {store.path}).", file=stdout)
-    out, meta = run(engine, args.out, every_record=args.every_record, epochs=args.epochs, judge_share=args.judge_share)
+        if args.write_only:
+            return 0
+    out, meta = run(engine, args.out, every_record=args.every_record, epochs=args.epochs or EPOCHS, judge_share=args.judge_share)
     dev = meta["dev_accuracy_by_epoch"]
     print(f"Trained the verifier on {meta['pairs']} pairs ({meta['records']}) in {meta['train_seconds']:.0f} s"
           + (f"; dev accuracy {dev[-1]:.3f}" if dev else "") + f". Saved in {out} (SHA-256 {meta['sha256']})"
@@ -348,18 +367,25 @@ def _written_stores(engine, args, store_type, filename: str):
     return store, None if store.path.resolve() == shipped.path.resolve() else shipped
 
 
-def _write_reranker_queries(engine, args, stdout: TextIO) -> int:
-    """The reranker's training queries (#19); its training is not built yet, and this says so."""
-    from assistant.rerank.data import QueryStore, survival, write_queries
+def _train_reranker(engine, args, stdout: TextIO) -> int:
+    """The reranker: first (with --write) its training queries, then the model."""
+    from assistant.rerank.train import EPOCHS, run
 
-    if not args.write:
-        raise InvalidInputError("The reranker cannot be trained yet (issue #19): only its training queries can be written, "
-                                "with 'assistant train reranker --write'.")
-    store, shipped = _written_stores(engine, args, QueryStore, "reranker_queries.json")
-    count = write_queries(engine.corpus, store, engine.model.writer, limit=args.limit, known=shipped)
-    kept, rejected = survival(store)
-    print(f"Wrote queries for {count} key points (kept in {store.path}): {kept} kept in all, "
-          f"{rejected} rejected for using their record's title words.", file=stdout)
+    if args.write:
+        from assistant.rerank.data import QueryStore, survival, write_queries
+
+        store, shipped = _written_stores(engine, args, QueryStore, "reranker_queries.json")
+        count = write_queries(engine.corpus, store, engine.model.writer, limit=args.limit, known=shipped)
+        kept, rejected = survival(store)
+        print(f"Wrote queries for {count} key points (kept in {store.path}): {kept} kept in all, "
+              f"{rejected} rejected for using their record's title words.", file=stdout)
+        if args.write_only:
+            return 0
+    out, meta = run(engine, args.out, every_record=args.every_record, epochs=args.epochs or EPOCHS)
+    dev = meta["dev_by_epoch"]
+    print(f"Trained the reranker on {meta['pairs']} pairs ({meta['records']}) in {meta['train_seconds']:.0f} s"
+          + (f"; dev R@1 {dev[-1]['r1']:.3f}, scope accuracy {dev[-1]['scope_accuracy']:.3f}" if dev else "")
+          + f". Saved in {out} (SHA-256 {meta['sha256']})" + ("; it is used from now on." if args.out is None else "."), file=stdout)
     return 0
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from assistant.corpus import Corpus
 from assistant.retrieval.retriever import SearchResult
 
-RELATED_MIN_SCORE = 0.6  # other hits shown as "see also" when their fused score reaches this
+RELATED_MIN_SCORE = 0.6  # other hits shown as "see also" when their score (the reranker's probability, else the fused score) reaches this
 
 
 @dataclass(frozen=True)

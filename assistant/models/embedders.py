@@ -15,7 +15,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from assistant.errors import ModelError
-from assistant.models.weights import EmbeddingModel, embedding_model
+from assistant.models.weights import EMBEDDING_MODELS, EmbeddingModel, embedding_model
 
 
 @runtime_checkable
@@ -76,7 +76,9 @@ def onnx_model_file(spec: EmbeddingModel, cache_dir: Path, log: Callable[[str], 
     """
     source = spec.locate(cache_dir)
     weights = source / "model.safetensors"
-    stamp = f"{spec.name} {weights.stat().st_size if weights.is_file() else 0} format {ONNX_FORMAT}"
+    # the folder and the weights' time as well: a retrained tuned embedder has the same name and size
+    stamp = (f"{spec.name} {weights.stat().st_size if weights.is_file() else 0} format {ONNX_FORMAT}"
+             + (f" {source} {weights.stat().st_mtime_ns}" if spec.key == "tuned" and weights.is_file() else ""))
     target = cache_dir / "models" / "onnx" / spec.key / "model.onnx"
     marker = target.with_suffix(".source")
     if target.is_file() and marker.is_file() and marker.read_text() == stamp:
@@ -162,10 +164,12 @@ def _tokenizer(source: Path):
     from tokenizers import Tokenizer
 
     config = json.loads((source / "sentence_bert_config.json").read_text())
-    pad = json.loads((source / "tokenizer_config.json").read_text()).get("pad_token", "[PAD]")
+    tokenizer_config = json.loads((source / "tokenizer_config.json").read_text())
+    pad = tokenizer_config.get("pad_token", "[PAD]")
     pad = pad["content"] if isinstance(pad, dict) else pad
     tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
-    tokenizer.enable_truncation(int(config.get("max_seq_length", 256)))
+    # sentence-transformers 6 saves the length in the tokenizer's config, no longer in its own
+    tokenizer.enable_truncation(int(config.get("max_seq_length", tokenizer_config.get("model_max_length", 256))))
     tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad), pad_token=pad)
     return tokenizer
 
@@ -234,6 +238,6 @@ def make_embedder(
     """The embedder for a model key; runtime "torch" is the plain sentence-transformers one."""
     if key.startswith("fake"):
         return FakeEmbedder()
-    if key not in ("minilm", "mpnet"):
-        raise ModelError(f"Unknown embedder {key!r}; choose minilm or mpnet.")
+    if key not in EMBEDDING_MODELS:
+        raise ModelError(f"Unknown embedder {key!r}; choose {', '.join(EMBEDDING_MODELS)}.")
     return OnnxEmbedder(key, cache_dir, log) if runtime == "onnx" else SentenceTransformerEmbedder(key, cache_dir)

