@@ -94,6 +94,10 @@ def train_embedder(engine, out: Path, seed: int = 0, epochs: int = EPOCHS, log=l
     model.half()
     out.mkdir(parents=True, exist_ok=True)
     model.save(str(out))
+    (out / "README.md").unlink(missing_ok=True)  # sentence-transformers' generated model card
+    config = json.loads((out / "config.json").read_text())
+    config["dtype"] = "float32"  # stored in fp16, run in fp32 (the ONNX export and CPU kernels want fp32)
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     sha = hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
     meta = {"base": "all-MiniLM-L6-v2", "triples": len(triples), "used": used, "seed": seed, "epochs": epochs,
             "learning_rate": LEARNING_RATE, "batch": BATCH, "scale": SCALE, "max_tokens": MAX_TOKENS,
