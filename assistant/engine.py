@@ -91,7 +91,10 @@ class Engine:
             return self._reranker
         from assistant.rerank.reranker import trained_reranker
 
-        return trained_reranker(self.settings.cache_dir)
+        reranker = trained_reranker(self.settings.cache_dir)
+        if reranker is None:
+            self._log("No reranker has been trained here ('assistant train reranker' makes one); searching without it.")
+        return reranker
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -87,3 +87,14 @@ def test_weights_whose_sha256_differs_are_refused(tmp_path):
         OnnxReranker(tmp_path).scores("a query", ["a record"])
     with pytest.raises(ModelError, match="train reranker"):
         OnnxReranker(tmp_path / "missing").scores("a query", ["a record"])
+
+
+def test_asking_for_a_reranker_that_was_never_trained_says_so_and_searches_without_it(tmp_path):
+    from assistant.config import PROJECT_ROOT, Settings
+    from assistant.engine import Engine
+
+    said = []
+    settings = Settings(corpus_dir=PROJECT_ROOT / "corpus", index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", reranker="on")
+    engine = Engine(settings, embedder=FakeEmbedder(), log=said.append)
+    assert engine.search("what does dropout mean").hits[0].id == "p3-q26" and engine.retriever.reranker is None
+    assert any("assistant train reranker" in line for line in said)

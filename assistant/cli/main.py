@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="who writes answers and coaching (env ASSISTANT_BACKEND; default llama)")
     parser.add_argument("--llm", choices=["qwen-1.5b", "qwen-0.5b"], help="packaged language model (env ASSISTANT_LLM)")
     parser.add_argument("--reranker", choices=["on", "off"],
-                        help="the trained reranker over the search's first candidates (env ASSISTANT_RERANKER; default on)")
+                        help="the reranker 'train reranker' made, over the search's first candidates (env ASSISTANT_RERANKER; "
+                             "default off: it measured worse, README)")
     sub = parser.add_subparsers(dest="command")
 
     index = sub.add_parser("index", help="build the search index or show its status")
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=int, help="with --write: at most this many key points this run")
     train.add_argument("--statements", type=Path, help="with --write: the file the statements or queries go to (default: the cache folder's)")
     train.add_argument("--every-record", action="store_true", help="train on every record (default: the train split only)")
-    train.add_argument("--epochs", type=int, help="passes over the pairs (default: 3 for the verifier, 2 for the reranker)")
+    train.add_argument("--epochs", type=int, help="passes over the pairs (default: 3 for the verifier, 2 for the reranker, 1 for the embedder)")
     train.add_argument("--out", type=Path, help="where the model goes (default: the cache folder, used from then on)")
     train.add_argument("--judge-share", type=float, default=0.5,
                        help="how much of a written statement's target is the judge's opinion (0-1; default 0.5)")
@@ -385,7 +386,7 @@ def _train_reranker(engine, args, stdout: TextIO) -> int:
     dev = meta["dev_by_epoch"]
     print(f"Trained the reranker on {meta['pairs']} pairs ({meta['records']}) in {meta['train_seconds']:.0f} s"
           + (f"; dev R@1 {dev[-1]['r1']:.3f}, scope accuracy {dev[-1]['scope_accuracy']:.3f}" if dev else "")
-          + f". Saved in {out} (SHA-256 {meta['sha256']})" + ("; it is used from now on." if args.out is None else "."), file=stdout)
+          + f". Saved in {out} (SHA-256 {meta['sha256']})" + ("; '--reranker on' uses it." if args.out is None else "."), file=stdout)
     return 0
 
 
