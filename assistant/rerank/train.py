@@ -64,7 +64,7 @@ def evaluate(probabilities, queries: Sequence[Query], candidates: dict[str, list
             "scope_accuracy": round(scope, 4), "threshold": round(cut, 4), "queries": len(queries)}
 
 
-def pairs_for(engine, log=lambda msg: print(msg, file=sys.stderr)) -> tuple[list[Query], list[Pair], dict[str, list[str]]]:
+def pairs_for(engine) -> tuple[list[Query], list[Pair], dict[str, list[str]]]:
     """Every query of the engine's bank, its pairs, and each query's fusion candidates (the shipped
     written queries and statements with the user's own)."""
     from tqdm import tqdm
@@ -92,7 +92,7 @@ def run(engine, out: Path | None = None, every_record: bool = False, epochs: int
     cache folder (or ``out``), report the dev split after each epoch, and say what it made."""
     from assistant.models.weights import _minilm_path
 
-    queries, pairs, candidates = pairs_for(engine, log)
+    queries, pairs, candidates = pairs_for(engine)
     texts = {r.id: record_text(r) for r in engine.corpus.records}
     # A train query's pairs whose candidate is a dev or test record are left out too: a record text
     # the model sees only as a negative is learnt as "never the answer" (the first run, with them:

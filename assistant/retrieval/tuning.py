@@ -57,7 +57,8 @@ def batches_of(triples: list[tuple[str, str, str]], size: int = BATCH) -> list[l
     return out
 
 
-def train_embedder(engine, out: Path, seed: int = 0, epochs: int = EPOCHS, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
+def train_embedder(engine, out: Path, seed: int = 0, epochs: int = EPOCHS) -> dict:
+    """Tune, save in ``out`` and return the meta (also in meta.json); the caller says what it made."""
     import torch
     from sentence_transformers import SentenceTransformer
     from tqdm import tqdm
@@ -103,5 +104,4 @@ def train_embedder(engine, out: Path, seed: int = 0, epochs: int = EPOCHS, log=l
             "learning_rate": LEARNING_RATE, "batch": BATCH, "scale": SCALE, "max_tokens": MAX_TOKENS,
             "train_seconds": round(seconds, 1), "dtype": "float16", "trained_at": time.strftime("%Y-%m-%d"), "sha256": sha}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    log(f"Tuned on {used} of {len(triples)} queries in {seconds:.0f} s; saved in {out} (SHA-256 {sha}).")
     return meta
