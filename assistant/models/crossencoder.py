@@ -13,7 +13,6 @@ imported only to train; running needs ONNX Runtime and tokenizers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import sys
@@ -24,13 +23,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from assistant.errors import ModelError
+from assistant.models.weights import sha256_of
 
 TextPair = tuple[str, str]
 BATCH, LEARNING_RATE, WARMUP = 16, 4e-5, 0.1
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class OnnxCrossEncoder:

@@ -76,9 +76,9 @@ def onnx_model_file(spec: EmbeddingModel, cache_dir: Path, log: Callable[[str], 
     """
     source = spec.locate(cache_dir)
     weights = source / "model.safetensors"
-    # the folder and the weights' time as well: a retrained tuned embedder has the same name and size
-    stamp = (f"{spec.name} {weights.stat().st_size if weights.is_file() else 0} format {ONNX_FORMAT}"
-             + (f" {source} {weights.stat().st_mtime_ns}" if spec.key == "tuned" and weights.is_file() else ""))
+    # the folder and the weights' time as well: retrained weights (the tuned embedder) keep the name and size
+    found = weights.stat() if weights.is_file() else None
+    stamp = f"{spec.name} {found.st_size if found else 0} {source} {found.st_mtime_ns if found else 0} format {ONNX_FORMAT}"
     target = cache_dir / "models" / "onnx" / spec.key / "model.onnx"
     marker = target.with_suffix(".source")
     if target.is_file() and marker.is_file() and marker.read_text() == stamp:

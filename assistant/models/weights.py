@@ -51,14 +51,18 @@ def _minilm_path(cache_dir: Path) -> Path:
     return folder
 
 
-def _check_file(path: Path, sha256: str, marker: Path, pin: str) -> None:
-    """Refuse ``path`` unless its SHA-256 is the known one (a marker spares re-reading it)."""
+def sha256_of(path: Path) -> str:
     import hashlib
 
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_file(path: Path, sha256: str, marker: Path, pin: str) -> None:
+    """Refuse ``path`` unless its SHA-256 is the known one (a marker spares re-reading it)."""
     stamp = f"{sha256} {path.stat().st_size} {path}" if path.is_file() else ""
     if stamp and marker.is_file() and marker.read_text().strip() == stamp:
         return
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+    digest = sha256_of(path) if path.is_file() else "missing"
     if digest != sha256:
         raise ModelError(
             f"The weights in package {pin.split('==')[0]} do not match their known SHA-256 (got {digest[:12]}…, expected "
@@ -105,7 +109,6 @@ TUNED_SHA256 = "92cc198a7795a652414358f6e7b199ce274fa93b4a7963012c1507e5a0a97060
 def _tuned_path(cache_dir: Path) -> Path:
     """MiniLM tuned on the bank (retrieval/tuning.py): a user's own retrained one in the cache (checked
     against its meta.json), else the shipped one (checked against TUNED_SHA256)."""
-    import hashlib
     import json
 
     own = cache_dir / "tuned-embedder"
@@ -113,7 +116,7 @@ def _tuned_path(cache_dir: Path) -> Path:
     if not (folder / "model.safetensors").is_file():
         raise ModelError("The tuned embedder is missing; run 'assistant train embedder' or choose --embedder mpnet.")
     expected = TUNED_SHA256 if folder == TUNED_DIR else json.loads((folder / "meta.json").read_text())["sha256"]
-    if hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest() != expected:  # 45 MB: about 0.1 s
+    if sha256_of(folder / "model.safetensors") != expected:  # 45 MB: about 0.1 s
         raise ModelError(f"{folder / 'model.safetensors'} does not match its known SHA-256; it may be damaged. Reinstall the "
                          "project, or run 'assistant train embedder' to train it anew.")
     return folder

@@ -69,13 +69,12 @@ def pairs_for(engine) -> tuple[list[Query], list[Pair], dict[str, list[str]]]:
     written queries and statements with the user's own)."""
     from tqdm import tqdm
 
-    from assistant.rerank.data import SHIPPED, QueryStore, build_pairs, near_twins, read_out_of_scope, training_queries
+    from assistant.rerank.data import QueryStore, build_pairs, near_twins, read_out_of_scope, training_queries
     from assistant.retrieval.retriever import Retriever
-    from assistant.verify.data import SHIPPED as STATEMENTS, StatementStore
+    from assistant.verify.data import StatementStore
 
-    store, statements = QueryStore(SHIPPED), StatementStore(STATEMENTS)
-    store.data.update(QueryStore(engine.settings.cache_dir / "reranker_queries.json").data)
-    statements.data.update(StatementStore(engine.settings.cache_dir / "verifier_statements.json").data)
+    store = QueryStore.shipped_and_own(engine.settings.cache_dir / "reranker_queries.json")
+    statements = StatementStore.shipped_and_own(engine.settings.cache_dir / "verifier_statements.json")
     searches = engine.expansions.for_records(engine.corpus.records)
     queries = training_queries(engine.corpus, store, searches, statements, read_out_of_scope())
     fusion = Retriever(engine.corpus.records, engine.index, engine.embedder, engine.retrieval_config)

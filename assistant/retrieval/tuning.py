@@ -15,19 +15,16 @@ size; the index exports it to ONNX like the packaged models), with a meta.json o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import sys
 import time
 from pathlib import Path
 
+from assistant.models.weights import sha256_of
+from assistant.retrieval.index import record_text
+
 BATCH, EPOCHS, LEARNING_RATE, SCALE, MAX_TOKENS = 32, 1, 2e-5, 20.0, 128
-
-
-def record_document(record) -> str:
-    """The text a record is embedded as while tuning: its question and whole answer (the index's record vector)."""
-    return f"{' '.join(record.question.split())}\n{' '.join(record.answer_text.split())}"
 
 
 def triples_for(engine) -> list[tuple[str, str, str]]:
@@ -69,7 +66,7 @@ def train_embedder(engine, out: Path, seed: int = 0, epochs: int = EPOCHS) -> di
     random.seed(seed)
     torch.set_num_threads(2)
     triples = triples_for(engine)
-    text = {r.id: record_document(r) for r in engine.corpus.records}
+    text = {r.id: record_text(r) for r in engine.corpus.records}  # what the index embeds as a record's vector
     model = SentenceTransformer(str(_minilm_path(engine.settings.cache_dir)), device="cpu")
     model.max_seq_length = MAX_TOKENS
     model.train()
@@ -99,7 +96,7 @@ def train_embedder(engine, out: Path, seed: int = 0, epochs: int = EPOCHS) -> di
     config = json.loads((out / "config.json").read_text())
     config["dtype"] = "float32"  # stored in fp16, run in fp32 (the ONNX export and CPU kernels want fp32)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    sha = hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+    sha = sha256_of(out / "model.safetensors")
     meta = {"base": "all-MiniLM-L6-v2", "triples": len(triples), "used": used, "seed": seed, "epochs": epochs,
             "learning_rate": LEARNING_RATE, "batch": BATCH, "scale": SCALE, "max_tokens": MAX_TOKENS,
             "train_seconds": round(seconds, 1), "dtype": "float16", "trained_at": time.strftime("%Y-%m-%d"), "sha256": sha}

@@ -192,6 +192,13 @@ class StatementStore:
         except (OSError, ValueError):
             raise SystemExit(f"{path} is not readable JSON; move it away to write it anew.") from None
 
+    @classmethod
+    def shipped_and_own(cls, own: Path):
+        """The shipped lines (the class's default file) with a user's own file over them, for training."""
+        store = cls()
+        store.data.update(cls(own).data)
+        return store
+
     def get(self, record: Record, point: str) -> dict | None:
         return self.data.get(point_key(record, point))
 

@@ -79,11 +79,9 @@ def train(pairs: list[Pair], base: Path, out: Path, seed: int = 0, epochs: int =
 def pairs_for(engine, log=lambda msg: print(msg, file=sys.stderr)) -> list[Pair]:
     """Every pair of the engine's bank: the written statements (shipped and the user's) and the
     rule-made ones, with the nearest records by the grading embedder."""
-    from assistant.verify.data import SHIPPED, StatementStore, build_pairs, nearest_records
+    from assistant.verify.data import StatementStore, build_pairs, nearest_records
 
-    store = StatementStore(SHIPPED)
-    own = StatementStore(engine.settings.cache_dir / "verifier_statements.json")
-    store.data.update(own.data)
+    store = StatementStore.shipped_and_own(engine.settings.cache_dir / "verifier_statements.json")
     return build_pairs(engine.corpus, store, nearest_records(engine.corpus, engine.grading_embedder))
 
 
