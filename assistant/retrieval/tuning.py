@@ -6,7 +6,7 @@ recipe's second half).
 
 Why a bi-encoder and not (only) the cross-encoder the issue asked for: trained on the same data,
 the cross-encoder reranker lowered dev R@1 at every blend weight (README, "The reranker"), while
-one epoch of this raised plain MiniLM's dev R@1 from 0.699 to 0.767 (bench/retrieval.py --dev).
+one epoch of this raised plain MiniLM's dev R@1 from 0.688 to 0.767 (bench/retrieval.py --dev).
 
 Deterministic for a seed (the order of the triples and the batches); one epoch takes about
 5 minutes on 2 cores. The result is saved as a sentence-transformers folder in fp16 (half the
