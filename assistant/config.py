@@ -86,7 +86,8 @@ class Settings:
     llm: str = field(default_factory=lambda: os.environ.get("ASSISTANT_LLM", "qwen-1.5b"))
     # Who checks each sentence of an Ask answer: "judge" (default: the 1.5B model read as a classifier,
     # 0.83 on the hand-written statements against the verifier's 0.63, bench/verifier.py) or
-    # "verifier" (the trained cross-encoder: 40 ms a sentence against the judge's 3.3 s).
+    # "verifier" (the trained cross-encoder: 40 ms a sentence against the judge's 3.3 s) or "cascade"
+    # (the verifier, and the judge for the sentences it is unsure of: verify/cascade.py).
     checker: str = field(default_factory=lambda: _env("ASSISTANT_CHECKER", "judge"))
     # Progress in PostgreSQL (postgresql://user:password@host/db) instead of the SQLite file in
     # data_dir: for a coach that several app processes serve.

@@ -18,6 +18,9 @@ from assistant.retrieval.index import SearchIndex, open_index
 from assistant.retrieval.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
 
 
+CHECKERS = ("judge", "verifier", "cascade")  # who checks each sentence of an Ask answer (Settings.checker)
+
+
 class Engine:
     def __init__(
         self,
@@ -172,8 +175,13 @@ class Engine:
     def chat(self):
         from assistant.coach.ask import Chat
 
-        verifier = self.verifier if self.settings.checker == "verifier" else None  # else the judge (bench/verifier.py)
-        return Chat(self.search, self.corpus, self.grading_embedder, self.model, verifier)
+        checker = self.settings.checker  # judge (default), verifier, or cascade (the verifier, then the judge where it is unsure)
+        if checker not in CHECKERS:
+            from assistant.errors import InvalidInputError
+
+            raise InvalidInputError(f"ASSISTANT_CHECKER is {checker!r}; choose one of {', '.join(CHECKERS)}.")
+        verifier = self.verifier if checker in ("verifier", "cascade") else None
+        return Chat(self.search, self.corpus, self.grading_embedder, self.model, verifier, cascade=checker == "cascade")
 
     @cached_property
     def coach(self):

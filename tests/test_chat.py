@@ -278,3 +278,37 @@ def test_a_failing_judge_leaves_the_embedding_check(engine):
     assert not answer.fallback and answer.citations == ("p3-q26",)  # this answer: checked by embeddings
     assert chat.model.judge is None and chat.model.writer is None and len(said) == 1 and "no logits" in said[0]
     assert chat.ask("What does Dropout mean?").backend == "extractive"  # the owner turned the model off, once
+
+
+def test_the_cascade_asks_the_judge_only_where_the_verifier_is_unsure(engine):
+    """ASSISTANT_CHECKER=cascade: a confident verdict stands without the judge; an unsure "supported"
+    the judge rejects is left out; an unsure "contradicted" the judge also rejects ends the answer."""
+    from assistant.verify.verifier import ScriptedVerifier
+
+    reply = ("It randomly deactivate a fraction of neurons during training. Dropout also keeps every neuron at inference. "
+             "Dropout is applied when the model makes predictions.")
+
+    def script(point, statement):
+        if "deactivate" in statement:
+            return (0.97, 0.02, 0.01)  # sure: the judge is not asked
+        if "keeps every neuron" in statement:
+            return (0.6, 0.3, 0.1)  # unsure "supported"
+        return (0.35, 0.55, 0.1)  # unsure "contradicted"
+    chat, backend = chat_judged(engine, [reply], {"keeps every neuron": 0.1, "makes predictions": 0.2})
+    chat.verifier, chat.cascade = ScriptedVerifier(script), True
+    answer = chat.ask("What does Dropout mean?")
+    assert answer.text.startswith("It randomly deactivate a fraction of neurons during training. [p3-q26]")
+    assert "keeps every neuron" not in answer.text and "keeps every neuron" in " ".join(answer.notices)
+    assert "makes predictions" not in answer.text.split("\n\n")[0] and answer.fallback  # contradicted: the rest is the reference
+    assert len(backend.calls) == 2  # the two unsure sentences, not the sure one
+
+
+def test_settle_reads_the_judge_for_an_unsure_verdict():
+    from assistant.verify.cascade import CONFIDENT_FROM, settle, unsure
+    from assistant.verify.verifier import Verdict
+
+    leaning = lambda verdict, p: Verdict("s", verdict, {"supported": p, "contradicted": 1 - p, "not addressed": 0.0}, None)
+    assert not unsure(leaning("supported", CONFIDENT_FROM)) and unsure(leaning("supported", CONFIDENT_FROM - 0.01))
+    assert settle(leaning("contradicted", 0.3), 0.9) == "supported"
+    assert settle(leaning("contradicted", 0.3), 0.2) == "contradicted"
+    assert settle(leaning("supported", 0.7), 0.2) == "not addressed"

@@ -166,3 +166,9 @@ def test_progress_reset_needs_yes(tmp_path, monkeypatch, capsys):
     assert code == 0 and "Progress reset." in out
     code, out = run(["progress"])
     assert "No graded attempts yet" in out
+
+
+def test_an_unknown_checker_is_one_clear_line(capsys, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_CHECKER", "oracle")
+    code, _ = run(["ask", "what does dropout mean"])
+    assert code == 2 and "ASSISTANT_CHECKER is 'oracle'; choose one of judge, verifier, cascade." in capsys.readouterr().err

@@ -22,6 +22,7 @@ from assistant.retrieval.retriever import SearchResult
 from assistant.judge.prompts import REFERENCE_WORDS as REFERENCE_WORDS_JUDGED
 from assistant.text import clip, sentences, words
 from assistant.verify.data import points_of
+from assistant.verify.cascade import SUPPORT_P, settle, unsure  # SUPPORT_P: the judge's P(yes) from which a sentence is supported
 from assistant.verify.verifier import check
 
 MAX_REFERENCES = 3
@@ -29,7 +30,6 @@ MAX_REFERENCES = 3
 # before the first token, and the best match is the right one 95% of the time (bench/retrieval.py).
 REFERENCE_WORDS, RUNNER_UP_WORDS = 90, 40
 SUPPORT_THRESHOLD = 0.5  # without a judge: cosine from which a reference sentence supports a generated sentence
-SUPPORT_P = 0.6  # with the judge: P(yes) from which the cited reference supports a generated sentence
 _YES_NO = re.compile(r"^(yes|no)\b[,.!:;]?\s*", re.IGNORECASE)
 MAX_SENTENCES = 3  # an interview answer: the model is stopped at the third verified sentence
 ANSWER_TOKENS = 110  # room for three sentences and their citations
@@ -54,9 +54,10 @@ class Chat:
     language model's owner (which says whether the writer and the judge are usable) — never the engine."""
 
     def __init__(self, search: Callable[..., SearchResult], corpus: Corpus, embedder: Embedder, model: LanguageModel,
-                 verifier=None) -> None:
+                 verifier=None, cascade: bool = False) -> None:
         self.search, self.corpus, self.embedder, self.model = search, corpus, embedder, model
         self.verifier = verifier  # the trained verifier; None: the judge (or embeddings) checks sentences
+        self.cascade = cascade  # with a verifier: the judge settles the sentences it is unsure of (verify/cascade.py)
 
     def retrieve(self, question: str, history: Sequence[tuple[str, str]] = ()) -> SearchResult:
         """Search the question; for a follow-up, also with the previous question, keeping the closer match."""
@@ -162,14 +163,22 @@ class Chat:
         if self.verifier is not None:
             try:
                 found = check(self.verifier, points_of(record), statement)
-                return found.verdict, record, found.evidence
             except ModelError as exc:
                 self.model.log(f"The verifier is unavailable, so the judge checks answers: {exc}")
                 self.verifier = None
+            else:
+                if not (self.cascade and unsure(found) and self.model.judge is not None):
+                    return found.verdict, record, found.evidence
+                try:
+                    verdict = settle(found, _p_yes(self.model.judge, statement, record, closest))
+                    return verdict, record, found.evidence if verdict == "contradicted" else None
+                except ModelError as exc:
+                    self.model.failed(exc)
+                    return found.verdict, record, found.evidence
         judge = self.model.judge
         if judge is not None:
             try:
-                return ("supported" if _supported(judge, statement, record, closest) else "not addressed"), record, None
+                return ("supported" if _p_yes(judge, statement, record, closest) >= SUPPORT_P else "not addressed"), record, None
             except ModelError as exc:
                 self.model.failed(exc)  # said once, by the owner; this sentence is checked by embeddings
         return ("supported" if cosine >= SUPPORT_THRESHOLD else "not addressed"), record, None
@@ -216,12 +225,12 @@ def reference_points(record: Record, evidence: str | None, query: str, embedder:
     return f"What [{record.id}] says:\n" + "\n".join(f"- {p}" for p in chosen)
 
 
-def _supported(judge, claim: str, record: Record, closest: str) -> bool:
-    """Does the cited reference support the sentence (the judge's P(yes) >= SUPPORT_P)?"""
+def _p_yes(judge, claim: str, record: Record, closest: str) -> float:
+    """The judge's P(the cited reference supports the sentence)."""
     reference = f"{record.question}\n{record.answer_text}"
     if closest not in " ".join(reference.split()[:REFERENCE_WORDS_JUDGED]):
         reference = f"{record.question}\n{closest}\n{record.answer_text}"  # the sentence it draws on, within reach
-    return judge.supports(reference, claim) >= SUPPORT_P
+    return judge.supports(reference, claim)
 
 
 _FOLLOW_UP_START = ("and ", "but ", "also ", "what about", "how about", "compared", "versus", "vs ", "then ")
