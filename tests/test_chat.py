@@ -312,3 +312,13 @@ def test_settle_reads_the_judge_for_an_unsure_verdict():
     assert settle(leaning("contradicted", 0.3), 0.9) == "supported"
     assert settle(leaning("contradicted", 0.3), 0.2) == "contradicted"
     assert settle(leaning("supported", 0.7), 0.2) == "not addressed"
+
+
+def test_only_a_yes_no_question_is_told_to_start_with_yes_or_no(engine):
+    from assistant.coach.ask import ask_messages, is_yes_no
+
+    record = engine.corpus.get("p3-q26")
+    prompt = lambda q: ask_messages(q, [record])[-1]["content"]
+    assert "start with Yes or No" in prompt("is dropout used at inference?") and is_yes_no("Does batch norm help?")
+    for question in ("learning rate", "what is a tensor", "Islands of stability in training?"):
+        assert "Yes or No" not in prompt(question) and not is_yes_no(question)
