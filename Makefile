@@ -58,9 +58,10 @@ reranker-data: $(LLM)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant train reranker --write --write-only --statements corpus/reranker_queries.json
 
 # The verifier and the tuned retrieval embedder the project trains itself (seed 0), into the folders
-# they ship from. (The shipped verifier was trained from corpus/verifier_statements.json as of 8f8dbc0,
-# 124 points; today's file, 352 points, trains a model that measured no better: README "The verifier".) then put the printed SHA-256 into assistant/verify/verifier.py (SHIPPED_SHA256) or
-# assistant/models/weights.py (TUNED_SHA256). A user who adds a bank runs '.venv/bin/assistant train
+# they ship from; then put the printed SHA-256 into assistant/verify/verifier.py (SHIPPED_SHA256) or
+# assistant/models/weights.py (TUNED_SHA256). The shipped verifier was trained from
+# corpus/verifier_statements.json as of 8f8dbc0 (124 points); today's file (352 points) trains a model
+# that measured no better (README "The verifier"). A user who adds a bank runs '.venv/bin/assistant train
 # verifier --write' or 'train reranker --write' then 'train embedder' instead, into the cache folder.
 verifier: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train verifier --out assistant/verify/model

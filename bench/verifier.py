@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HAND = ROOT / "bench" / "data" / "verifier_handwritten.jsonl"  # reported once (34/60): a dev set since
 HELDOUT2 = ROOT / "bench" / "data" / "verifier_heldout2.jsonl"  # written before the retrained verifier; report once
-JUDGE_CACHE = "bench-judge.json"  # the judge's P(yes) per (reference, statement), in the cache folder: it is deterministic
 
 
 def confusion(truth: list[str], predicted: list[str], labels) -> str:
@@ -109,7 +108,6 @@ def main() -> int:
     return 0
 
 
-
 def hand_set(engine, verifier, embedder, path: Path, with_judge: bool, dev: bool) -> None:
     """A hand-written set, checked per record by the verifier, cosine and (with_judge) the judge and the cascade."""
     from assistant.judge.prompts import key_point_block
@@ -133,20 +131,20 @@ def hand_set(engine, verifier, embedder, path: Path, with_judge: bool, dev: bool
     print(f"binary: cosine >= 0.5 {np.mean([(c >= 0.5) == t for c, t in zip(best_cos, truth)]):.3f}, AUC {auc(best_cos, truth):.3f}")
     if not with_judge or engine.model.judge is None:
         return
-    cache_path = engine.settings.cache_dir / JUDGE_CACHE
-    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
-    judged, started, asked = [], time.perf_counter(), 0
+    from assistant.judge import Judge
+    from bench.grading import CachedJudge  # the judge's answers by prompt hash, in bench/results (as bench/grading.py)
+
+    cached = CachedJudge(engine.model.judge)
+    judge = Judge(cached)
+    judged = []
     for item in hand:
         record = engine.corpus.get(item["id"])
-        reference = f"{record.question}\n{key_point_block(points_of(record))}"
-        key = f"{reference}\n<statement>{item['statement']}"
-        if key not in cache:
-            cache[key], asked = engine.model.judge.supports(reference, item["statement"]), asked + 1
-        judged.append(cache[key])
-    ms = 1000 * (time.perf_counter() - started) / max(1, asked)
-    cache_path.write_text(json.dumps(cache))
+        judged.append(judge.supports(f"{record.question}\n{key_point_block(points_of(record))}", item["statement"]))
+    cached.save()
+    asked = len(cached.seconds)
     print(f"binary: judge P(yes) >= {SUPPORT_P} {np.mean([(p >= SUPPORT_P) == t for p, t in zip(judged, truth)]):.3f}, "
-          f"AUC {auc(judged, truth):.3f}" + (f", {ms:.0f} ms per statement ({asked} asked, the rest cached)" if asked else " (cached)"))
+          f"AUC {auc(judged, truth):.3f}" + (f", {1000 * np.mean(cached.seconds):.0f} ms per statement ({asked} asked, the rest cached)"
+                                             if asked else " (cached)"))
     contradicted = [label == "contradicted" for label in labels]
     print(f"false statements (contradicted, {sum(contradicted)}): verifier says contradicted "
           f"{sum(f.verdict == 'contradicted' for f, c in zip(found, contradicted) if c)}, judge says no (P < {SUPPORT_P}) "
