@@ -59,10 +59,10 @@ reranker-data: $(LLM)
 
 # The verifier and the tuned retrieval embedder the project trains itself (seed 0), into the folders
 # they ship from; then put the printed SHA-256 into assistant/verify/verifier.py (SHIPPED_SHA256) or
-# assistant/models/weights.py (TUNED_SHA256). The shipped verifier was trained from
-# corpus/verifier_statements.json as of 8f8dbc0 (124 points); today's file (352 points) trains a model
-# that measured no better (README "The verifier"). A user who adds a bank runs '.venv/bin/assistant train
-# verifier --write' or 'train reranker --write' then 'train embedder' instead, into the cache folder.
+# assistant/models/weights.py (TUNED_SHA256). The shipped verifier is trained from
+# corpus/verifier_statements.json as committed (352 points). A user who adds a bank runs
+# '.venv/bin/assistant train verifier --write' or 'train reranker --write' then 'train embedder'
+# instead, into the cache folder.
 verifier: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train verifier --out assistant/verify/model
 

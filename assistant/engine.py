@@ -169,7 +169,7 @@ class Engine:
         if len(statement) > self.settings.limits.query_chars:
             raise InvalidInputError(f"The statement has {len(statement):,} characters; check one claim at a time "
                                     f"(up to {self.settings.limits.query_chars:,}).")
-        return check(self.verifier, points_of(record), statement)
+        return check(self.verifier, record.question, points_of(record), statement)
 
     @cached_property
     def chat(self):

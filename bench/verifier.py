@@ -1,12 +1,12 @@
 """Verifier benchmark: the trained cross-encoder beside the 1.5B judge and plain cosine, same pairs, one run.
 
-    .venv/bin/python bench/verifier.py --dev          # the dev split and the first hand-written set: where thresholds are chosen
-    .venv/bin/python bench/verifier.py                # the test split and the second hand-written set (reported once)
+    .venv/bin/python bench/verifier.py --dev          # the dev split and the first two hand-written sets: where choices are made
+    .venv/bin/python bench/verifier.py                # the test split and the third hand-written set (reported once)
     .venv/bin/python bench/verifier.py --judge 150    # + the judge on a fixed sample of that many pairs, and the cascade
 
 Pairs come from verify/data.py (records split by a hash of their id; test records are never
-trained on). The hand-written sets (60 and 64 statements on the 16 test records, each written
-before the verifier it was first reported for) are checked per record: the statement against every
+trained on). The hand-written sets (60, 64 and 78 statements on the 16 test records, each written
+before the verifier it was first reported for; the first two have been reported and are dev sets) are checked per record: the statement against every
 key point, the verdict from the strongest finding, as `assistant check` gives it. With --judge the
 cascade (verify/cascade.py: the judge only where the verifier is unsure) is read at several
 confidences on the dev set, and at the chosen CONFIDENT_FROM on the held-out one.
@@ -30,8 +30,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-HAND = ROOT / "bench" / "data" / "verifier_handwritten.jsonl"  # reported once (34/60): a dev set since
-HELDOUT2 = ROOT / "bench" / "data" / "verifier_heldout2.jsonl"  # written before the retrained verifier; report once
+HAND = ROOT / "bench" / "data" / "verifier_handwritten.jsonl"  # reported once (34/60, session 7): a dev set since
+HELDOUT2 = ROOT / "bench" / "data" / "verifier_heldout2.jsonl"  # reported once (29/64, session 8): a dev set since
+HELDOUT3 = ROOT / "bench" / "data" / "verifier_heldout3.jsonl"  # written before session 9's training; report once
 
 
 def confusion(truth: list[str], predicted: list[str], labels) -> str:
@@ -55,7 +56,7 @@ def auc(scores: list[float], positive: list[bool]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dev", action="store_true", help="the dev split and the first hand-written set, instead of the test split and the second")
+    parser.add_argument("--dev", action="store_true", help="the dev split and the first two hand-written sets, instead of the test split and the third")
     parser.add_argument("--judge", type=int, default=0, help="also run the 1.5B judge on a fixed sample of this many pairs, and on the hand-written set (with the cascade)")
     args = parser.parse_args()
 
@@ -73,7 +74,7 @@ def main() -> int:
     print(f"\n## {split} split: {len(pairs)} pairs")
     verifier.scores([("warm", "up")])
     started = time.perf_counter()
-    rows = verifier.scores([(p.point, p.statement) for p in pairs])
+    rows = verifier.scores([(p.premise, p.statement) for p in pairs])
     per_pair = 1000 * (time.perf_counter() - started) / len(pairs)
     predicted = [decide(p.statement, [p.point], row[None, :]).verdict for p, row in zip(pairs, rows)]
     print(confusion([p.label for p in pairs], predicted, LABELS))
@@ -98,13 +99,14 @@ def main() -> int:
         truth = [supported[i] for i in sample]
         started = time.perf_counter()
         for i in sample:
-            verifier.scores([(pairs[i].point, pairs[i].statement)])
+            verifier.scores([(pairs[i].premise, pairs[i].statement)])
         one_ms = 1000 * (time.perf_counter() - started) / len(sample)
         print(f"- the same {len(sample)}-pair sample: judge P(yes) >= 0.6 accuracy {np.mean([(p >= 0.6) == t for p, t in zip(p_yes, truth)]):.3f}, "
               f"AUC {auc(p_yes, truth):.3f}, {judge_ms:.0f} ms per pair; verifier accuracy "
               f"{np.mean([(predicted[i] == 'supported') == supported[i] for i in sample]):.3f}, {one_ms:.1f} ms per pair one at a time "
               f"({judge_ms / one_ms:.0f}x faster)")
-    hand_set(engine, verifier, embedder, HAND if args.dev else HELDOUT2, bool(args.judge), args.dev)
+    for path in (HAND, HELDOUT2) if args.dev else (HELDOUT3,):
+        hand_set(engine, verifier, embedder, path, bool(args.judge), args.dev)
     return 0
 
 
@@ -117,7 +119,7 @@ def hand_set(engine, verifier, embedder, path: Path, with_judge: bool, dev: bool
 
     hand = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     print(f"\n## {path.name}: {len(hand)} statements on {len({h['id'] for h in hand})} test records")
-    found = [check(verifier, points_of(engine.corpus.get(h["id"])), h["statement"]) for h in hand]
+    found = [check(verifier, engine.corpus.get(h["id"]).question, points_of(engine.corpus.get(h["id"])), h["statement"]) for h in hand]
     labels = [h["label"] for h in hand]
     print(confusion(labels, [f.verdict for f in found], LABELS))
     truth = [label == "supported" for label in labels]

@@ -36,6 +36,22 @@ def test_rule_made_flips():
     assert written == {"true": ["It keeps a subset."], "false": ["It keeps all."]}
 
 
+def test_pairs_read_each_point_after_its_question_and_flip_the_written_true_statements(corpus, tmp_path):
+    from assistant.verify.data import StatementStore, build_pairs, flips, points_of
+
+    assert flips("Dropout is applied during training.") == ["Dropout is applied during inference.", "Dropout is not applied during training."]
+    record = corpus.get("p3-q26")
+    point = points_of(record)[0]
+    store = StatementStore(tmp_path / "statements.json")
+    store.put(record, point, {"true": ["Dropout is used during training only."], "false": [], "judge": {}})
+    pairs = build_pairs(corpus, store, {})
+    flipped = [p for p in pairs if p.how == "written-flip"]
+    assert [(p.statement, p.label, p.point) for p in flipped] == [
+        ("Dropout is used during inference only.", "contradicted", point), ("Dropout is not used during training only.", "contradicted", point)]
+    assert all(p.premise == f"{' '.join(corpus.get(p.record).question.split())} {p.point}" for p in pairs)
+    assert len({p.split for p in pairs}) == 3 and all(p.split == flipped[0].split for p in flipped)
+
+
 def test_the_verdict_rests_on_the_strongest_point():
     points = ["Dropout is used during training.", "Dropout is turned off at inference."]
     rows = np.array([[0.8, 0.1, 0.1], [0.1, 0.85, 0.05]])
@@ -44,7 +60,7 @@ def test_the_verdict_rests_on_the_strongest_point():
     assert decide("x", points, np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])).verdict == "supported"
     unsure = decide("x", points, np.array([[0.3, 0.3, 0.4], [0.2, 0.1, 0.7]]))
     assert unsure.verdict == "not addressed" and unsure.evidence is None
-    timed = check(by_phrase({"stays on": (0.1, 0.8, 0.1)}), points, "Dropout stays on at inference.")
+    timed = check(by_phrase({"stays on": (0.1, 0.8, 0.1)}), "What is dropout?", points, "Dropout stays on at inference.")
     assert timed.verdict == "contradicted" and timed.ms >= 0 and set(timed.to_json("p3-q26")) == {"id", "statement", "verdict", "scores", "evidence", "ms"}
 
 
@@ -89,7 +105,7 @@ def test_ask_leaves_out_what_no_point_addresses_and_says_so(engine):
     verifier = by_phrase({"deactivates": (0.9, 0.05, 0.05), "turned off": (0.9, 0.05, 0.05)})
     answer = verified_chat(engine, reply, verifier).ask("What does Dropout mean?")
     assert not answer.fallback and "Netflix" not in answer.text and "Netflix" in answer.notices[-1]
-    assert answer.text.count("[p3-q26]") == 2 and all(premise for premise, _ in verifier.calls)
+    assert answer.text.count("[p3-q26]") == 2 and all(premise.startswith("What does Dropout mean? ") for premise, statement in verifier.calls if "deactivates" in statement)
 
 
 @pytest.fixture
@@ -136,6 +152,18 @@ def test_weights_whose_sha256_differs_are_refused(tmp_path):
         OnnxVerifier(tmp_path / "missing").scores([("a", "b")])
 
 
+def test_an_own_verifier_from_before_questions_were_read_gives_way_to_the_shipped_one(tmp_path):
+    from assistant.verify.verifier import SHIPPED_DIR, trained_verifier
+
+    own = tmp_path / "verifier"
+    own.mkdir()
+    (own / "verifier.onnx").write_bytes(b"weights")
+    (own / "meta.json").write_text(json.dumps({"sha256": "x"}))
+    assert trained_verifier(tmp_path).folder == SHIPPED_DIR
+    (own / "meta.json").write_text(json.dumps({"sha256": "x", "premise": "question + key point"}))
+    assert trained_verifier(tmp_path).folder == own
+
+
 @pytest.fixture(scope="module")
 def shipped():
     from assistant.verify.verifier import SHIPPED_DIR, SHIPPED_SHA256
@@ -148,7 +176,7 @@ def test_the_shipped_verifier_catches_inversions_and_role_swaps(shipped, corpus)
     from assistant.verify.data import points_of
 
     def verdict(record_id, statement):
-        return check(shipped, points_of(corpus.get(record_id)), statement).verdict
+        return check(shipped, corpus.get(record_id).question, points_of(corpus.get(record_id)), statement).verdict
 
     assert verdict("p3-q26", "Dropout is kept switched on at inference time.") == "contradicted"
     assert verdict("p1-q10", "ReLU keeps negative values and sets positive ones to zero.") == "contradicted"
@@ -156,12 +184,12 @@ def test_the_shipped_verifier_catches_inversions_and_role_swaps(shipped, corpus)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured: the shipped verifier (statements written for 124 of 510 points) calls this "
-                   "true paraphrase contradicted (0.69); strict, so a verifier that gets it right must update this test")
+@pytest.mark.xfail(strict=True, reason="measured: the shipped verifier calls this true paraphrase contradicted (0.87, by "
+                   "'... turned off during inference'); strict, so a verifier that gets it right must update this test")
 def test_the_shipped_verifier_supports_a_paraphrase(shipped, corpus):
     from assistant.verify.data import points_of
 
-    found = check(shipped, points_of(corpus.get("p3-q26")), "During training, dropout randomly switches off some of the neurons.")
+    found = check(shipped, corpus.get("p3-q26").question, points_of(corpus.get("p3-q26")), "During training, dropout randomly switches off some of the neurons.")
     assert found.verdict == "supported"
 
 

@@ -161,7 +161,7 @@ class Chat:
             return "supported", record, None  # too short to claim anything ("For example:")
         if self.verifier is not None:
             try:
-                found = check(self.verifier, points_of(record), statement)
+                found = check(self.verifier, record.question, points_of(record), statement)
             except ModelError as exc:
                 self.model.log(f"The verifier is unavailable, so the judge checks answers: {exc}")
                 self.verifier = None

@@ -202,7 +202,7 @@ class Grader:
         similarity = vectors[:n_p] @ vectors[n_p:-3].T  # points × claims
         reference_vec, body_vec, raw_body_vec = vectors[-3], vectors[-2], vectors[-1]
 
-        verified = self._verify(points, claims)
+        verified = self._verify(question, points, claims)
         results = []
         for i, point in enumerate(points):
             if verified is not None:
@@ -235,14 +235,16 @@ class Grader:
                               CAP_OTHER_QUESTION))
         return self._result(question, score, results, flags, shown_reference, question_id)
 
-    def _verify(self, points: list[str], claims: list[str]):
+    def _verify(self, question: str, points: list[str], claims: list[str]):
         """points × claims × LABELS from the verifier (None without one, or when it cannot load)."""
+        from assistant.verify.data import premise
+
         if self.verifier is None:
             return None
         from assistant.errors import ModelError
 
         try:
-            rows = self.verifier.scores([(p, c) for p in points for c in claims])
+            rows = self.verifier.scores([(premise(question, p), c) for p in points for c in claims])
         except ModelError:
             self.verifier = None  # the shipped weights are missing or damaged: key points by similarity alone
             return None

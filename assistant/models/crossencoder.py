@@ -60,6 +60,7 @@ class OnnxCrossEncoder:
             options.log_severity_level = 3
             options.intra_op_num_threads = 2
             self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._inputs = [i.name for i in self._session.get_inputs()]  # mpnet has no token_type_ids
             self._tokenizer = tokenizer
         return self._session
 
@@ -72,7 +73,7 @@ class OnnxCrossEncoder:
             feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
                     "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
                     "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
-            logits = session.run(None, feed)[0]
+            logits = session.run(None, {name: feed[name] for name in self._inputs})[0]
             exp = np.exp(logits - logits.max(axis=1, keepdims=True))
             rows.append(exp / exp.sum(axis=1, keepdims=True))
         return np.concatenate(rows) if rows else np.zeros((0, 0))
@@ -172,7 +173,7 @@ def export_int8(model, tokenizer, out: Path, filename: str, max_tokens: int, pro
 
     out.mkdir(parents=True, exist_ok=True)
     sample = tokenizer(["a first text", "another first text here"], ["a second", "and one more"], padding=True, return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]  # mpnet has no token_type_ids
     fp32 = out / f"{Path(filename).stem}.fp32.onnx"
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")

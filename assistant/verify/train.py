@@ -1,6 +1,6 @@
 """Training the verifier: a cross-encoder fine-tuned from the packaged MiniLM-L6 on the bank's pairs.
 
-(key point, statement) -> supported / contradicted / not addressed. The encoder is the packaged
+(question + key point, statement) -> supported / contradicted / not addressed. The encoder is the packaged
 all-MiniLM-L6-v2 (6 layers, 22M parameters: a pair in a few milliseconds on 2 cores, so every key
 point of an answer can be checked; mpnet is 5x the compute for each pair) with a new 3-way head.
 Targets are the labels known by construction, and for the statements the model wrote, half that
@@ -26,7 +26,7 @@ import numpy as np
 from assistant.models.crossencoder import export_int8, fine_tune, torch_probabilities
 from assistant.verify.data import LABELS, Pair
 
-MAX_TOKENS = 96  # a key point and a statement (median 16 + 14 words); the longest points are cut
+MAX_TOKENS = 128  # the question, a key point and a statement (median 8 + 16 + 14 words); the longest points are cut
 EPOCHS = 3
 JUDGE_SHARE = 0.5  # of a written statement's target that is the judge's opinion
 
@@ -55,20 +55,20 @@ def train(pairs: list[Pair], base: Path, out: Path, seed: int = 0, epochs: int =
 
     def after_epoch(epoch, model, tokenizer):
         if dev:
-            rows = torch_probabilities(model, tokenizer, [(p.point, p.statement) for p in dev], MAX_TOKENS)
+            rows = torch_probabilities(model, tokenizer, [(p.premise, p.statement) for p in dev], MAX_TOKENS)
             history.append(round(float(np.mean(np.argmax(rows, axis=1) == truth)), 4))
             log(f"epoch {epoch + 1}: dev accuracy {history[-1]:.3f}")
 
-    model, tokenizer, seconds = fine_tune([(p.point, p.statement) for p in pairs], targets(pairs, judge_share), base,
+    model, tokenizer, seconds = fine_tune([(p.premise, p.statement) for p in pairs], targets(pairs, judge_share), base,
                                           max_tokens=MAX_TOKENS, seed=seed, epochs=epochs, desc="Training the verifier",
                                           after_epoch=after_epoch)
     probes = (dev or pairs)[:300]
-    found, full, small = export_int8(model, tokenizer, out, "verifier.onnx", MAX_TOKENS, [(p.point, p.statement) for p in probes])
+    found, full, small = export_int8(model, tokenizer, out, "verifier.onnx", MAX_TOKENS, [(p.premise, p.statement) for p in probes])
     labels = np.array([LABELS.index(p.label) for p in probes])
     fp32_accuracy, int8_accuracy = (float(np.mean(np.argmax(rows, axis=1) == labels)) for rows in (full, small))
     if int8_accuracy < fp32_accuracy - 0.01:
         log(f"note: int8 costs {fp32_accuracy - int8_accuracy:.1%} accuracy on {len(probes)} probes.")
-    meta = {"base": base.name, "labels": list(LABELS), "data": data_hash(pairs), "pairs": len(pairs), "seed": seed,
+    meta = {"base": base.name, "labels": list(LABELS), "premise": "question + key point", "data": data_hash(pairs), "pairs": len(pairs), "seed": seed,
             "epochs": epochs, "judge_share": judge_share, "train_seconds": round(seconds, 1), "dev_accuracy_by_epoch": history,
             "max_tokens": MAX_TOKENS, "int8_agreement": found["int8_agreement"], "fp32_probe_accuracy": round(fp32_accuracy, 4),
             "int8_probe_accuracy": round(int8_accuracy, 4), "trained_at": time.strftime("%Y-%m-%d"), "sha256": found["sha256"]}

@@ -13,6 +13,7 @@ against the SHA-256 its own meta.json recorded.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,10 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from assistant.models.crossencoder import OnnxCrossEncoder
-from assistant.verify.data import LABELS
+from assistant.verify.data import LABELS, premise
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "model"
-SHIPPED_SHA256 = "6ded18549336bbbc2ddabd4abefac102f99fe6774e38211ffcf62b6e798d5ba2"  # assistant/verify/model/verifier.onnx (make verifier)
+SHIPPED_SHA256 = "0ca41406bac1b641fbc9879ed2980a63f0982726f0bd1f7e575f98e2f8389f76"  # assistant/verify/model/verifier.onnx (make verifier)
 # Thresholds chosen on the dev split (bench/verifier.py --dev), never on the test split.
 CONTRADICTED_FROM = 0.5
 SUPPORTED_FROM = 0.5
@@ -35,7 +36,7 @@ class Verifier(Protocol):
     name: str
 
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        """One row per (premise, statement) pair: probabilities over LABELS."""
+        """One row per (premise, statement) pair: probabilities over LABELS (premise: data.premise)."""
         ...
 
 
@@ -67,12 +68,13 @@ def decide(statement: str, points: Sequence[str], rows: np.ndarray) -> Verdict:
     return Verdict(statement, verdict, scores, points[best] if verdict != "not addressed" else None)
 
 
-def check(verifier: Verifier, points: Sequence[str], statement: str) -> Verdict:
-    """Check one statement against every point, timed (the check itself, not the model's load)."""
+def check(verifier: Verifier, question: str, points: Sequence[str], statement: str) -> Verdict:
+    """Check one statement against every point of a question (each read after the question: data.premise),
+    timed (the check itself, not the model's load). The evidence is the point alone."""
     if hasattr(verifier, "load"):
         verifier.load()
     started = time.perf_counter()
-    rows = verifier.scores([(p, statement) for p in points]) if points else np.zeros((0, len(LABELS)))
+    rows = verifier.scores([(premise(question, p), statement) for p in points]) if points else np.zeros((0, len(LABELS)))
     verdict = decide(statement, points, rows)
     return Verdict(verdict.statement, verdict.verdict, verdict.scores, verdict.evidence, 1000 * (time.perf_counter() - started))
 
@@ -90,11 +92,20 @@ class OnnxVerifier(OnnxCrossEncoder):
 
 
 def trained_verifier(cache_dir: Path) -> OnnxVerifier:
-    """A user's own retrained verifier when there is one, else the shipped one."""
+    """A user's own retrained verifier when there is one, else the shipped one. An own model made
+    before the verifier read the question with each point (no "premise" in its meta.json) would be
+    read wrongly, so the shipped one serves until it is retrained."""
     own = cache_dir / "verifier"
-    if (own / "verifier.onnx").is_file():
+    if (own / "verifier.onnx").is_file() and "premise" in _meta(own):
         return OnnxVerifier(own)
     return OnnxVerifier(SHIPPED_DIR, SHIPPED_SHA256 or None)
+
+
+def _meta(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 class ScriptedVerifier:

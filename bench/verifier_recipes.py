@@ -1,0 +1,141 @@
+"""Verifier recipes compared on the dev sets only: which data and premise the shipped verifier learns from.
+
+    .venv/bin/python bench/verifier_recipes.py --recipes today,flips --epochs 3 --keep /tmp/runs
+    .venv/bin/python bench/verifier_recipes.py --recipes question+flips --max-tokens 128
+    .venv/bin/python bench/verifier_recipes.py --shipped          # the shipped model read the same way
+    .venv/bin/python bench/verifier_recipes.py --load /tmp/runs/flips-minilm-3   # a kept model, read again
+
+Each recipe trains MiniLM-L6 on the train split (seed 0) and is read under PyTorch (fp32) on the dev
+split and on the two hand-written sets that have been reported once (verifier_handwritten,
+verifier_heldout2): dev sets, where choices are made. The third hand-written set and the test split
+are not read here; bench/verifier.py reports them once for the model that ships. One line per recipe
+goes to bench/results/verifier_recipes.jsonl.
+
+Recipes (functions of the train pairs, deterministic):
+- today: the pairs verify/train.py trained on before;
+- flips: today's, plus each written true statement with its role/direction words swapped or its verb
+  negated, as contradicted. The only rule-made contradictions were flips of the key point itself,
+  word for word, so the model could learn "reworded means not supported"; flips of paraphrases teach
+  that a reworded statement is contradicted by the flip and supported without it;
+- question: the record's question before each key point, as the judge reads it;
+- question+flips: both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEV_SETS = (ROOT / "bench" / "data" / "verifier_handwritten.jsonl", ROOT / "bench" / "data" / "verifier_heldout2.jsonl")
+RESULTS = ROOT / "bench" / "results" / "verifier_recipes.jsonl"
+
+
+def without_flips(pairs):
+    return [p for p in pairs if p.how != "written-flip"]
+
+
+def point_alone(pairs):
+    """The key point without its question before it (Pair.premise reads both)."""
+    return [replace(p, question="") for p in pairs]
+
+
+# verify/data.py's pairs are question+flips; the others take parts away.
+RECIPES = {"today": lambda pairs: point_alone(without_flips(pairs)), "flips": point_alone,
+           "question": without_flips, "question+flips": list}
+
+
+def read_hand(engine, path: Path):
+    from assistant.verify.data import points_of
+
+    items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(engine.corpus.get(h["id"]).question, points_of(engine.corpus.get(h["id"])), h["statement"], h["label"]) for h in items]
+
+
+def score_sets(probabilities, dev_pairs, hand_sets, questions: bool) -> dict:
+    """Dev-split 3-way accuracy (one pair, one point) and, per hand-written set, 3-way, binary, false
+    statements caught and true ones kept (each statement against every point of its record)."""
+    from assistant.verify.data import premise
+    from assistant.verify.verifier import decide
+
+    dev_pairs = without_flips(dev_pairs) if questions else point_alone(without_flips(dev_pairs))
+    rows = probabilities([(p.premise, p.statement) for p in dev_pairs])
+    verdicts = [decide(p.statement, [p.point], r[None, :]).verdict == p.label for p, r in zip(dev_pairs, rows)]
+    swaps = [right for p, right in zip(dev_pairs, verdicts) if p.how == "swap"]
+    out = {"dev_split": round(float(np.mean(verdicts)), 3), "dev_swaps": f"{sum(swaps)}/{len(swaps)}"}
+    for name, items in hand_sets.items():
+        found = []
+        for question, points, statement, _ in items:
+            premises = [premise(question if questions else "", point) for point in points]
+            found.append(decide(statement, premises, probabilities([(pt, statement) for pt in premises])).verdict)
+        labels = [label for *_, label in items]
+        out[name] = {"3way": f"{sum(v == t for v, t in zip(found, labels))}/{len(labels)}",
+                     "binary": round(float(np.mean([(v == 'supported') == (t == 'supported') for v, t in zip(found, labels)])), 3),
+                     "false_caught": f"{sum(v == 'contradicted' for v, t in zip(found, labels) if t == 'contradicted')}/{labels.count('contradicted')}",
+                     "true_kept": f"{sum(v == 'supported' for v, t in zip(found, labels) if t == 'supported')}/{labels.count('supported')}"}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipes", default="today", help=f"comma-separated, of {', '.join(RECIPES)}")
+    parser.add_argument("--bases", default="minilm", help="comma-separated: minilm, mpnet (mpnet: about 5x the time)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--shipped", action="store_true", help="read the shipped model instead of training")
+    parser.add_argument("--load", type=Path, help="read a model that --keep saved instead of training")
+    parser.add_argument("--max-tokens", type=int, default=0, help="0: verify/train.py's MAX_TOKENS")
+    parser.add_argument("--keep", type=Path, help="save each trained model (PyTorch) under this folder")
+    args = parser.parse_args()
+
+    from assistant.engine import Engine
+    from assistant.models.crossencoder import fine_tune, torch_probabilities
+    from assistant.models.weights import _minilm_path, _mpnet_path
+    from assistant.verify.train import MAX_TOKENS, pairs_for, targets
+
+    engine = Engine()
+    pairs = pairs_for(engine)
+    train, dev = [p for p in pairs if p.split == "train"], [p for p in pairs if p.split == "dev"]
+    hand_sets = {path.stem: read_hand(engine, path) for path in DEV_SETS}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+
+    def report(name: str, scores: dict, extra: dict) -> None:
+        print(f"{name}: {json.dumps(scores)}", flush=True)
+        with RESULTS.open("a") as out:
+            out.write(json.dumps({"name": name, **scores, **extra, "at": time.strftime("%Y-%m-%d %H:%M")}) + "\n")
+
+    max_tokens = args.max_tokens or MAX_TOKENS
+    if args.shipped:
+        verifier = engine.verifier
+        report("shipped", score_sets(verifier.scores, dev, hand_sets, questions="premise" in json.loads((verifier.folder / "meta.json").read_text())), {})
+        return 0
+    if args.load:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        model, tokenizer = AutoModelForSequenceClassification.from_pretrained(str(args.load)), AutoTokenizer.from_pretrained(str(args.load))
+        report(f"{args.load.name} at {max_tokens}", score_sets(lambda batch: torch_probabilities(model, tokenizer, batch, max_tokens), dev, hand_sets,
+                                                                 args.load.name.startswith("question")), {})
+        return 0
+    bases = {"minilm": _minilm_path, "mpnet": _mpnet_path}
+    for base in args.bases.split(","):
+        for recipe in args.recipes.split(","):
+            made = RECIPES[recipe](train)
+            model, tokenizer, seconds = fine_tune([(p.premise, p.statement) for p in made], targets(made), bases[base](engine.settings.cache_dir),
+                                                  max_tokens=max_tokens, seed=0, epochs=args.epochs, desc=f"{recipe} on {base}")
+            if args.keep:
+                model.save_pretrained(args.keep / f"{recipe}-{base}-{args.epochs}")
+                tokenizer.save_pretrained(args.keep / f"{recipe}-{base}-{args.epochs}")
+            probabilities = lambda batch: torch_probabilities(model, tokenizer, batch, max_tokens)
+            report(f"{recipe}/{base}/{args.epochs}ep", score_sets(probabilities, dev, hand_sets, recipe.startswith("question")),
+                   {"pairs": len(made), "train_seconds": round(seconds), "max_tokens": max_tokens})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
