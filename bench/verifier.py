@@ -3,6 +3,7 @@
     .venv/bin/python bench/verifier.py --dev          # the dev split and the first two hand-written sets: where choices are made
     .venv/bin/python bench/verifier.py                # the test split and the third hand-written set (reported once)
     .venv/bin/python bench/verifier.py --judge 150    # + the judge on a fixed sample of that many pairs, and the cascade
+    .venv/bin/python bench/verifier.py --model DIR    # another verifier folder (e.g. the one before, from git), read the same way
 
 Pairs come from verify/data.py (records split by a hash of their id; test records are never
 trained on). The hand-written sets (60, 64 and 78 statements on the 16 test records, each written
@@ -24,6 +25,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,8 @@ def auc(scores: list[float], positive: list[bool]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dev", action="store_true", help="the dev split and the first two hand-written sets, instead of the test split and the third")
+    parser.add_argument("--model", type=Path, help="another verifier folder (verifier.onnx, meta.json) instead of the shipped one, "
+                        "e.g. an earlier one from git; one made before questions were read gets the point alone")
     parser.add_argument("--judge", type=int, default=0, help="also run the 1.5B judge on a fixed sample of this many pairs, and on the hand-written set (with the cascade)")
     args = parser.parse_args()
 
@@ -66,10 +70,14 @@ def main() -> int:
     from assistant.verify.verifier import decide
 
     engine = Engine()
-    verifier, embedder = engine.verifier, engine.grading_embedder
+    from assistant.verify.verifier import OnnxVerifier
+
+    verifier, embedder = (OnnxVerifier(args.model) if args.model else engine.verifier), engine.grading_embedder
     split = "dev" if args.dev else "test"
     pairs = [p for p in pairs_for(engine) if p.split == split]
     meta = json.loads((verifier.folder / "meta.json").read_text())
+    if "premise" not in meta:  # made before the verifier read the question with each point
+        pairs = [replace(p, question="") for p in pairs]
     print(f"verifier: {verifier.folder} ({meta.get('records', '?')}, {meta['pairs']} pairs, seed {meta['seed']})")
     print(f"\n## {split} split: {len(pairs)} pairs")
     verifier.scores([("warm", "up")])
@@ -106,11 +114,11 @@ def main() -> int:
               f"{np.mean([(predicted[i] == 'supported') == supported[i] for i in sample]):.3f}, {one_ms:.1f} ms per pair one at a time "
               f"({judge_ms / one_ms:.0f}x faster)")
     for path in (HAND, HELDOUT2) if args.dev else (HELDOUT3,):
-        hand_set(engine, verifier, embedder, path, bool(args.judge), args.dev)
+        hand_set(engine, verifier, embedder, path, bool(args.judge), args.dev, "premise" in meta)
     return 0
 
 
-def hand_set(engine, verifier, embedder, path: Path, with_judge: bool, dev: bool) -> None:
+def hand_set(engine, verifier, embedder, path: Path, with_judge: bool, dev: bool, questions: bool = True) -> None:
     """A hand-written set, checked per record by the verifier, cosine and (with_judge) the judge and the cascade."""
     from assistant.judge.prompts import key_point_block
     from assistant.verify.cascade import CONFIDENT_FROM, SUPPORT_P, settle, unsure
@@ -119,7 +127,8 @@ def hand_set(engine, verifier, embedder, path: Path, with_judge: bool, dev: bool
 
     hand = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     print(f"\n## {path.name}: {len(hand)} statements on {len({h['id'] for h in hand})} test records")
-    found = [check(verifier, engine.corpus.get(h["id"]).question, points_of(engine.corpus.get(h["id"])), h["statement"]) for h in hand]
+    question = lambda record_id: engine.corpus.get(record_id).question if questions else ""
+    found = [check(verifier, question(h["id"]), points_of(engine.corpus.get(h["id"])), h["statement"]) for h in hand]
     labels = [h["label"] for h in hand]
     print(confusion(labels, [f.verdict for f in found], LABELS))
     truth = [label == "supported" for label in labels]
