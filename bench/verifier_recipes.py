@@ -1,7 +1,7 @@
 """Verifier recipes compared on the dev sets only: which data and premise the shipped verifier learns from.
 
-    .venv/bin/python bench/verifier_recipes.py --recipes today,flips --epochs 3 --keep /tmp/runs
-    .venv/bin/python bench/verifier_recipes.py --recipes question+flips --max-tokens 128
+    .venv/bin/python bench/verifier_recipes.py --recipes today,flips --max-tokens 96 --keep /tmp/runs   # as measured in session 10
+    .venv/bin/python bench/verifier_recipes.py --recipes question+flips   # what make verifier trains (128 tokens)
     .venv/bin/python bench/verifier_recipes.py --shipped          # the shipped model read the same way
     .venv/bin/python bench/verifier_recipes.py --load /tmp/runs/flips-minilm-3   # a kept model, read again
 
