@@ -1,13 +1,13 @@
 """Verifier benchmark: the trained cross-encoder beside the 1.5B judge and plain cosine, same pairs, one run.
 
-    .venv/bin/python bench/verifier.py --dev          # the dev split and the first two hand-written sets: where choices are made
-    .venv/bin/python bench/verifier.py                # the test split and the third hand-written set (reported once)
+    .venv/bin/python bench/verifier.py --dev          # the dev split and the hand-written sets reported before: where choices are made
+    .venv/bin/python bench/verifier.py                # the test split and the newest hand-written set (reported once; all three have been)
     .venv/bin/python bench/verifier.py --judge 150    # + the judge on a fixed sample of that many pairs, and the cascade
     .venv/bin/python bench/verifier.py --model DIR    # another verifier folder (e.g. the one before, from git), read the same way
 
 Pairs come from verify/data.py (records split by a hash of their id; test records are never
 trained on). The hand-written sets (60, 64 and 78 statements on the 16 test records, each written
-before the verifier it was first reported for; the first two have been reported and are dev sets) are checked per record: the statement against every
+before the verifier it was first reported for; all three have been reported and are dev sets now) are checked per record: the statement against every
 key point, the verdict from the strongest finding, as `assistant check` gives it. With --judge the
 cascade (verify/cascade.py: the judge only where the verifier is unsure) is read at several
 confidences on the dev set, and at the chosen CONFIDENT_FROM on the held-out one.
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HAND = ROOT / "bench" / "data" / "verifier_handwritten.jsonl"  # reported once (34/60, session 7): a dev set since
 HELDOUT2 = ROOT / "bench" / "data" / "verifier_heldout2.jsonl"  # reported once (29/64, session 8): a dev set since
-HELDOUT3 = ROOT / "bench" / "data" / "verifier_heldout3.jsonl"  # written before session 9's training; report once
+HELDOUT3 = ROOT / "bench" / "data" / "verifier_heldout3.jsonl"  # reported once (43/78, session 10): a dev set since; write a fourth before the next verifier
 
 
 def confusion(truth: list[str], predicted: list[str], labels) -> str:
@@ -58,7 +58,7 @@ def auc(scores: list[float], positive: list[bool]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dev", action="store_true", help="the dev split and the first two hand-written sets, instead of the test split and the third")
+    parser.add_argument("--dev", action="store_true", help="the dev split and the three hand-written sets, instead of the test split and the newest set")
     parser.add_argument("--model", type=Path, help="another verifier folder (verifier.onnx, meta.json) instead of the shipped one, "
                         "e.g. an earlier one from git; one made before questions were read gets the point alone")
     parser.add_argument("--judge", type=int, default=0, help="also run the 1.5B judge on a fixed sample of this many pairs, and on the hand-written set (with the cascade)")
@@ -113,7 +113,7 @@ def main() -> int:
               f"AUC {auc(p_yes, truth):.3f}, {judge_ms:.0f} ms per pair; verifier accuracy "
               f"{np.mean([(predicted[i] == 'supported') == supported[i] for i in sample]):.3f}, {one_ms:.1f} ms per pair one at a time "
               f"({judge_ms / one_ms:.0f}x faster)")
-    for path in (HAND, HELDOUT2) if args.dev else (HELDOUT3,):
+    for path in (HAND, HELDOUT2, HELDOUT3) if args.dev else (HELDOUT3,):
         hand_set(engine, verifier, embedder, path, bool(args.judge), args.dev, "premise" in meta)
     return 0
 

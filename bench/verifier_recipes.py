@@ -6,9 +6,9 @@
     .venv/bin/python bench/verifier_recipes.py --load /tmp/runs/flips-minilm-3   # a kept model, read again
 
 Each recipe trains MiniLM-L6 on the train split (seed 0) and is read under PyTorch (fp32) on the dev
-split and on the two hand-written sets that have been reported once (verifier_handwritten,
-verifier_heldout2): dev sets, where choices are made. The third hand-written set and the test split
-are not read here; bench/verifier.py reports them once for the model that ships. One line per recipe
+split and on the hand-written sets that have been reported once: dev sets, where choices are made
+(in session 10 the third, verifier_heldout3, was not yet reported and not read here). The test split
+is not read here; bench/verifier.py reports it, and a new hand-written set, once for the model that ships. One line per recipe
 goes to bench/results/verifier_recipes.jsonl.
 
 Recipes (functions of the train pairs, deterministic):
@@ -34,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEV_SETS = (ROOT / "bench" / "data" / "verifier_handwritten.jsonl", ROOT / "bench" / "data" / "verifier_heldout2.jsonl")
+DEV_SETS = tuple(ROOT / "bench" / "data" / f"verifier_{name}.jsonl" for name in ("handwritten", "heldout2", "heldout3"))  # all reported once
 RESULTS = ROOT / "bench" / "results" / "verifier_recipes.jsonl"
 
 
