@@ -237,11 +237,10 @@ class Grader:
 
     def _verify(self, question: str, points: list[str], claims: list[str]):
         """points × claims × LABELS from the verifier (None without one, or when it cannot load)."""
-        from assistant.verify.data import premise
-
         if self.verifier is None:
             return None
         from assistant.errors import ModelError
+        from assistant.verify.data import premise
 
         try:
             rows = self.verifier.scores([(premise(question, p), c) for p in points for c in claims])
