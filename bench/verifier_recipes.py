@@ -119,6 +119,7 @@ def main() -> int:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         model, tokenizer = AutoModelForSequenceClassification.from_pretrained(str(args.load)), AutoTokenizer.from_pretrained(str(args.load))
+        # --keep names a model "{recipe}-{base}-{epochs}": a question recipe's model reads the question
         report(f"{args.load.name} at {max_tokens}", score_sets(lambda batch: torch_probabilities(model, tokenizer, batch, max_tokens), dev, hand_sets,
                                                                  args.load.name.startswith("question")), {})
         return 0
