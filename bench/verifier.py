@@ -76,7 +76,7 @@ def main() -> int:
     split = "dev" if args.dev else "test"
     pairs = [p for p in pairs_for(engine) if p.split == split]
     meta = json.loads((verifier.folder / "meta.json").read_text())
-    if "premise" not in meta:  # made before the verifier read the question with each point
+    if not verifier.reads_question:  # made before the verifier read the question with each point
         pairs = [replace(p, question="") for p in pairs]
     print(f"verifier: {verifier.folder} ({meta.get('records', '?')}, {meta['pairs']} pairs, seed {meta['seed']})")
     print(f"\n## {split} split: {len(pairs)} pairs")
@@ -114,7 +114,7 @@ def main() -> int:
               f"{np.mean([(predicted[i] == 'supported') == supported[i] for i in sample]):.3f}, {one_ms:.1f} ms per pair one at a time "
               f"({judge_ms / one_ms:.0f}x faster)")
     for path in (HAND, HELDOUT2, HELDOUT3) if args.dev else (HELDOUT3,):
-        hand_set(engine, verifier, embedder, path, bool(args.judge), args.dev, "premise" in meta)
+        hand_set(engine, verifier, embedder, path, bool(args.judge), args.dev, verifier.reads_question)
     return 0
 
 

@@ -113,7 +113,7 @@ def main() -> int:
     max_tokens = args.max_tokens or MAX_TOKENS
     if args.shipped:
         verifier = engine.verifier
-        report("shipped", score_sets(verifier.scores, dev, hand_sets, questions="premise" in json.loads((verifier.folder / "meta.json").read_text())), {})
+        report("shipped", score_sets(verifier.scores, dev, hand_sets, verifier.reads_question), {})
         return 0
     if args.load:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer

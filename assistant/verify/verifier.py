@@ -86,6 +86,14 @@ class OnnxVerifier(OnnxCrossEncoder):
         super().__init__(folder, "verifier.onnx", sha256, retrain="assistant train verifier")
         self.name = f"verifier ({folder.name})"
 
+    @property
+    def reads_question(self) -> bool:
+        """Was it trained on data.premise (question + point)? Models made before say no "premise" in meta.json."""
+        try:
+            return "premise" in json.loads((self.folder / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         rows = self.probabilities(pairs)
         return rows if len(rows) else np.zeros((0, len(LABELS)))
@@ -95,17 +103,10 @@ def trained_verifier(cache_dir: Path) -> OnnxVerifier:
     """A user's own retrained verifier when there is one, else the shipped one. An own model made
     before the verifier read the question with each point (no "premise" in its meta.json) would be
     read wrongly, so the shipped one serves until it is retrained."""
-    own = cache_dir / "verifier"
-    if (own / "verifier.onnx").is_file() and "premise" in _meta(own):
-        return OnnxVerifier(own)
+    own = OnnxVerifier(cache_dir / "verifier")
+    if (own.folder / "verifier.onnx").is_file() and own.reads_question:
+        return own
     return OnnxVerifier(SHIPPED_DIR, SHIPPED_SHA256 or None)
-
-
-def _meta(folder: Path) -> dict:
-    try:
-        return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 class ScriptedVerifier:
