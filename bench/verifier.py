@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HAND = ROOT / "bench" / "data" / "verifier_handwritten.jsonl"  # reported once (34/60, session 7): a dev set since
 HELDOUT2 = ROOT / "bench" / "data" / "verifier_heldout2.jsonl"  # reported once (29/64, session 8): a dev set since
-HELDOUT3 = ROOT / "bench" / "data" / "verifier_heldout3.jsonl"  # reported once (43/78, session 10): a dev set since; write a fourth before the next verifier
+HELDOUT3 = ROOT / "bench" / "data" / "verifier_heldout3.jsonl"  # reported once (43/78, session 10): a dev set since
+HELDOUT4 = ROOT / "bench" / "data" / "verifier_heldout4.jsonl"  # written in session 11 before any training; not yet reported
 
 
 def confusion(truth: list[str], predicted: list[str], labels) -> str:
@@ -113,7 +114,7 @@ def main() -> int:
               f"AUC {auc(p_yes, truth):.3f}, {judge_ms:.0f} ms per pair; verifier accuracy "
               f"{np.mean([(predicted[i] == 'supported') == supported[i] for i in sample]):.3f}, {one_ms:.1f} ms per pair one at a time "
               f"({judge_ms / one_ms:.0f}x faster)")
-    for path in (HAND, HELDOUT2, HELDOUT3) if args.dev else (HELDOUT3,):
+    for path in (HAND, HELDOUT2, HELDOUT3) if args.dev else (HELDOUT4,):
         hand_set(engine, verifier, embedder, path, bool(args.judge), args.dev, verifier.reads_question)
     return 0
 
