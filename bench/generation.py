@@ -4,6 +4,8 @@
     .venv/bin/python bench/generation.py --transformers       # also transformers on the same GGUF (slow: ~9 GB, ~1 min load)
     .venv/bin/python bench/generation.py --questions 20 --no-speed
     .venv/bin/python bench/generation.py --no-speed --questions 0 --coaching 30   # coaching of 30 graded answers
+    .venv/bin/python bench/generation.py --no-speed --questions 0 --startup       # a fresh `assistant ask`, phase by phase
+    .venv/bin/python bench/generation.py --no-speed --no-compare --references 1  # the best reference alone in the prompt
 
 Speed: time to first token, tokens/s (llama.cpp counts tokens with the model's tokenizer) and the
 process's peak RSS, each backend in its own process. Faithfulness: in-scope questions from
@@ -148,6 +150,42 @@ def fresh_processes(n: int) -> None:
           f"extractive p50 {extractive:.1f} s; ratio {llama / extractive:.1f}x")
 
 
+def startup_phases(query: str, backend: str) -> dict:
+    """Where a fresh `assistant ask` spends its time, phase by phase, in this (fresh) process: what the
+    CLI does, in its order, each phase timed on its own."""
+    marks, started = {}, time.perf_counter()
+
+    def mark(name: str) -> None:
+        nonlocal started
+        marks[name] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+
+    import assistant.cli.main  # noqa: F401  (the CLI's own imports)
+    from assistant.config import Settings
+    from assistant.engine import Engine
+    mark("imports")
+    engine = Engine(Settings().with_overrides(backend=backend), log=lambda m: None)
+    engine.corpus
+    mark("corpus")
+    engine.retriever
+    mark("index and embedder")
+    engine.search(query)
+    mark("first search")
+    if backend != "extractive":
+        engine.model.writer.load()
+        mark("writer load")
+        if engine.model.judge is not None and hasattr(engine.model.judge.backend, "load"):
+            engine.model.judge.backend.load()  # its own llama.cpp context
+            mark("judge load")
+    first, begun = None, time.perf_counter()
+    for event in engine.chat.ask_stream(query):
+        if first is None and isinstance(event, str):
+            first = time.perf_counter() - begun
+    mark("answer")
+    marks["of which first shown sentence"] = round(first or 0.0, 2)
+    return marks
+
+
 def compare_checks(engine, query: str, pieces: list[str]) -> dict:
     """The model's whole text for a question (generated again without stopping: greedy, so the same
     start) read sentence by sentence by each checker: the verifier, and the judge (the old way)."""
@@ -202,11 +240,24 @@ def main() -> None:
     parser.add_argument("--no-compare", action="store_true", help="skip reading each text again with both checkers")
     parser.add_argument("--coaching", type=int, default=0, help="coach this many graded answers of the team set")
     parser.add_argument("--processes", type=int, default=0, help="time this many fresh 'assistant ask' processes, and as many extractive ones")
+    parser.add_argument("--references", type=int, default=0,
+                        help="references in the Ask prompt (default: coach/ask.py's MAX_REFERENCES, the best and two runners-up)")
+    parser.add_argument("--startup", action="store_true", help="where a fresh 'assistant ask' process spends its time, by phase")
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--phases", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(speed(args.one)))
         return
+    if args.phases:
+        print(json.dumps(startup_phases("what is dropout?", args.phases)))
+        return
+    if args.startup:
+        for backend in ("extractive", "llama"):
+            out = subprocess.run([sys.executable, __file__, "--phases", backend], capture_output=True, text=True,
+                                 env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            phases = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {"failed": out.stderr[-300:]}
+            print(f"fresh 'assistant ask' ({backend}), seconds by phase: " + ", ".join(f"{k} {v}" for k, v in phases.items()))
     if not args.no_speed:
         print(f"{'backend':<28} {'load s':>7} {'first token s':>14} {'tok/s':>7} {'peak MB':>8}")
         for backend in ["llama"] + (["transformers"] if args.transformers else []):
@@ -220,6 +271,10 @@ def main() -> None:
             print(f"{r['backend']:<28} {r['load_s']:7.1f} {ttft:14.2f} {tok_s:7.1f} {r['peak_mb']:8.0f}")
     if args.processes:
         fresh_processes(args.processes)
+    if args.references:
+        import assistant.coach.ask as ask
+
+        ask.MAX_REFERENCES = args.references  # read by Chat.ask_stream at each question
     if args.questions:
         faithfulness(args.questions, args.heldout, not args.no_compare)
     if args.coaching:
