@@ -1,13 +1,14 @@
 """Verifier benchmark: the trained cross-encoder beside the 1.5B judge and plain cosine, same pairs, one run.
 
     .venv/bin/python bench/verifier.py --dev          # the dev split and the hand-written sets reported before: where choices are made
-    .venv/bin/python bench/verifier.py                # the test split and the newest hand-written set (reported once; all three have been)
+    .venv/bin/python bench/verifier.py                # the test split and the newest hand-written set, heldout4 (report it once, for the next verifier)
     .venv/bin/python bench/verifier.py --judge 150    # + the judge on a fixed sample of that many pairs, and the cascade
     .venv/bin/python bench/verifier.py --model DIR    # another verifier folder (e.g. the one before, from git), read the same way
 
 Pairs come from verify/data.py (records split by a hash of their id; test records are never
-trained on). The hand-written sets (60, 64 and 78 statements on the 16 test records, each written
-before the verifier it was first reported for; all three have been reported and are dev sets now) are checked per record: the statement against every
+trained on). The hand-written sets (60, 64, 78 and 82 statements on the 16 test records, each written
+before the verifier it was first reported for; the first three have been reported and are dev sets now,
+the fourth has not been read) are checked per record: the statement against every
 key point, the verdict from the strongest finding, as `assistant check` gives it. With --judge the
 cascade (verify/cascade.py: the judge only where the verifier is unsure) is read at several
 confidences on the dev set, and at the chosen CONFIDENT_FROM on the held-out one.
