@@ -1,6 +1,7 @@
 """End to end with the packaged embedding models (slow: loads real weights)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,6 +130,29 @@ def test_the_judges_prompt_cache_changes_no_probability(real_engine):
     judge.backend.load().reset()
     fresh = judge.correctness("What is ReLU?", points, "ReLU keeps negative inputs.")
     assert cached == pytest.approx(fresh, abs=1e-6)  # the same pieces, read the same way
+
+
+def test_a_fixed_prefix_restored_from_disk_changes_no_probability(real_engine, tmp_path):
+    """A fresh process restores the judge's fixed prefix from the cache folder instead of reading it:
+    the same probabilities, and a damaged file is read again rather than trusted."""
+    from assistant.judge import Judge, LlamaCppChoice
+    from assistant.models.generation import prefix_folder
+
+    model = real_engine.model.judge.backend.load().model_path
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "qwen-1.5b.gguf").symlink_to(model)
+    verified = Path(model).with_suffix(".verified")
+    (tmp_path / "models" / "qwen-1.5b.verified").write_text(verified.read_text())
+    reference, claim = "What is ReLU?\nReLU is max(0, x): negative inputs become zero.", "ReLU keeps negative inputs."
+
+    read = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
+    saved = list(prefix_folder(tmp_path).glob("*.kv"))
+    assert len(saved) == 1
+    restored = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
+    saved[0].write_bytes(saved[0].read_bytes()[:1000])  # cut short
+    reread = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
+    assert restored == read and reread == read
+    assert saved[0].stat().st_size > 1000  # read again, and saved whole
 
 
 def test_the_dropout_inversion_is_never_shown_as_an_answer(real_engine):

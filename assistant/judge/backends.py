@@ -3,7 +3,7 @@
 - llama.cpp (default): the packaged GGUF in process; the logits of the last position. The KV
   cache of the shared prefix (everything before the judged text) is kept between calls, so the
   answers to one question (and the sentences checked against one reference) only pay for their
-  own tokens.
+  own tokens, and a new reference only for itself (the fixed system text and examples stay).
 - an OpenAI-compatible server (vLLM, llama.cpp server): ``logprobs`` / ``top_logprobs`` of a
   one-token reply.
 - transformers: the logits of one forward pass.
@@ -22,6 +22,8 @@ import numpy as np
 from assistant.errors import ModelError
 from assistant.judge.judge import normalise
 from assistant.judge.prompts import JUDGED_STARTS, Message
+from assistant.models.generation import prefix_folder
+from assistant.models.prefix import cut_before, prime
 
 Options = Sequence[Sequence[str]]
 
@@ -39,10 +41,12 @@ class LlamaCppChoice:
     """The packaged GGUF through llama.cpp; its own context (so its prompt cache survives the
     generator's), behind the generator's lock (one model at a time on the CPU).
 
-    A prompt is always read in the same two pieces: the shared prefix (up to where the judged text
-    begins) and the rest. llama.cpp's numbers depend on how tokens are batched, so reading it any
-    other way would make a judgement depend on what was judged before; this way the cached prefix
-    gives exactly the probabilities a fresh read gives."""
+    A prompt is always read in the same three pieces: the fixed text (system text and worked
+    examples, restored from the cache folder by a fresh process: models/prefix.py), the shared part
+    (the question or reference, up to where the judged text begins) and the rest. llama.cpp's
+    numbers depend on how tokens are batched, so reading it any other way would make a judgement
+    depend on what was judged before; this way a cached prefix gives exactly the probabilities a
+    fresh read gives."""
 
     def __init__(self, model_key: str, cache_dir: Path, threads: int | None = None, lock: threading.Lock | None = None,
                  n_ctx: int = 2048) -> None:
@@ -57,17 +61,10 @@ class LlamaCppChoice:
 
     def load(self):
         if self._llm is None:
-            from assistant.models.generation import open_llama
+            from assistant.models.generation import chat_formatter, open_llama
 
             llm = open_llama(self.spec, self._cache_dir, self._n_ctx, self._threads)
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            template = llm.metadata.get("tokenizer.chat_template")
-            if not template:
-                raise ModelError(f"{self.spec.name} has no chat template; the judge needs an instruction-tuned model.")
-            text = llm._model.token_get_text
-            self._format = Jinja2ChatFormatter(template, eos_token=text(llm.token_eos()),
-                                               bos_token=text(llm.token_bos()) if llm.token_bos() != -1 else "")
+            self._format = chat_formatter(llm)
             self._llm = llm
         return self._llm
 
@@ -80,19 +77,27 @@ class LlamaCppChoice:
             out += self._ids[form]
         return out
 
+    def _pieces(self, llm, messages: list[Message]) -> tuple[list[int], list[int], list[int]]:
+        """The prompt's tokens in its three pieces: fixed (the system text and worked examples, the
+        same for every call of a kind), shared (the question or reference) and the judged text."""
+        prompt = self._format(messages=messages).prompt
+        judged = max((prompt.rfind(start) + len(start) for start in JUDGED_STARTS if start in prompt), default=0)
+        fixed = min(cut_before(prompt, messages[-1]["content"]), judged)
+        return tuple(llm.tokenize(part.encode(), add_bos=False, special=True)
+                     for part in (prompt[:fixed], prompt[fixed:judged], prompt[judged:]))
+
     def choose(self, messages: Sequence[Message], options: Options) -> list[float]:
         with self._lock:
             llm = self.load()
-            prompt = self._format(messages=list(messages)).prompt
-            cut = max((prompt.rfind(start) + len(start) for start in JUDGED_STARTS if start in prompt), default=0)
-            prefix, rest = (llm.tokenize(part.encode(), add_bos=False, special=True) for part in (prompt[:cut], prompt[cut:]))
-            if len(prefix) + len(rest) >= self._n_ctx:
-                raise ModelError(f"The judge's prompt has {len(prefix) + len(rest)} tokens, over its {self._n_ctx}-token context.")
-            cached = llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix
+            fixed, shared, rest = self._pieces(llm, list(messages))
+            if len(fixed) + len(shared) + len(rest) >= self._n_ctx:
+                raise ModelError(f"The judge's prompt has {len(fixed) + len(shared) + len(rest)} tokens, over its {self._n_ctx}-token context.")
+            prefix = fixed + shared
             try:
-                if not cached:
-                    llm.n_tokens = 0
-                    llm.eval(prefix)
+                if not (llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix):
+                    prime(llm, fixed, prefix_folder(self._cache_dir), self.spec.sha256)
+                    llm.n_tokens = len(fixed)
+                    llm.eval(shared)
                 llm.n_tokens = len(prefix)
                 llm.eval(rest)
             except RuntimeError as exc:

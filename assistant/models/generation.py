@@ -30,7 +30,7 @@ class LlamaCppGenerator:
         self.name = f"llama.cpp:{model_key}"
         self._cache_dir, self._threads = cache_dir, threads or min(4, os.cpu_count() or 2)
         self._log = log or (lambda msg: print(msg, file=sys.stderr))
-        self._llm = None
+        self._llm = self._format = None
         self.lock = threading.RLock()  # one model at a time on the CPU; the judge shares it (re-entered by the thread that streams: Ask checks each sentence mid-stream)
 
     @property
@@ -41,15 +41,45 @@ class LlamaCppGenerator:
         if self._llm is None:
             self._log(f"Loading {self.spec.name} …")
             self._llm = open_llama(self.spec, self._cache_dir, 4096, self._threads)
+            self._format = chat_formatter(self._llm)
         return self._llm
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
         with self.lock:
             llm = self.load()
+            self._prime(llm, list(messages))
             for chunk in llm.create_chat_completion(messages=list(messages), stream=True, max_tokens=max_tokens, temperature=0.0):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+
+    def _prime(self, llm, messages: list[Message]) -> None:
+        """The system text is the same for every question: restored from the cache folder, not read
+        (create_chat_completion reuses the KV cache's matching prefix)."""
+        from assistant.models.prefix import cut_before, prime
+
+        if len(messages) < 2 or messages[0]["role"] != "system":
+            return
+        prompt = self._format(messages=messages).prompt
+        system = prompt.find(messages[0]["content"]) + len(messages[0]["content"])
+        fixed = prompt[: cut_before(prompt, messages[1]["content"], system)]
+        prime(llm, llm.tokenize(fixed.encode(), add_bos=False, special=True), prefix_folder(self._cache_dir), self.spec.sha256)
+
+
+def prefix_folder(cache_dir: Path) -> Path:
+    return cache_dir / "models" / "prefixes"
+
+
+def chat_formatter(llm):
+    """The GGUF's own chat template (what create_chat_completion renders), to split prompts into pieces."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ModelError("The language model has no chat template; it must be an instruction-tuned model.")
+    text = llm._model.token_get_text
+    return Jinja2ChatFormatter(template, eos_token=text(llm.token_eos()),
+                               bos_token=text(llm.token_bos()) if llm.token_bos() != -1 else "")
 
 
 def open_llama(spec, cache_dir: Path, n_ctx: int, threads: int):
