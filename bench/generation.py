@@ -80,7 +80,9 @@ def faithfulness(n: int, heldout: bool = False, compare: bool = True) -> None:
     queries = load_queries(ASK_HELDOUT)[:n] if heldout else [q for q in load_queries() if q.ids][::4][:n]
     kept = correct = fallbacks = out_of_scope = trimmed = 0
     ttfts, totals, reasons, saved, compared = [], [], [], [], []
+    spent = Spent(engine)
     for q in queries:
+        spent.start()
         started, first, answer = time.perf_counter(), None, None
         pieces = []
         for event in engine.chat.ask_stream(q.text):
@@ -88,8 +90,10 @@ def faithfulness(n: int, heldout: bool = False, compare: bool = True) -> None:
                 answer = event
             else:
                 pieces.append(event)
-                first = first or time.perf_counter() - started
+                if isinstance(event, str):  # not a Checking status: text on screen, a verified sentence
+                    first = first or time.perf_counter() - started
         totals.append(time.perf_counter() - started)
+        spent.stop(totals[-1])
         if first is not None:
             ttfts.append(first)
             if compare:
@@ -115,9 +119,11 @@ def faithfulness(n: int, heldout: bool = False, compare: bool = True) -> None:
     print(f"  fell back to the extractive answer: {fallbacks}; judged out of scope (model not called): {out_of_scope}; "
           f"kept with unsupported sentences left out: {trimmed}")
     if ttfts:
-        print(f"  time to first token in ask (retrieval + prompt): p50 {np.percentile(ttfts, 50):.2f} s, "
+        print(f"  first text on screen (retrieval, prompt, a sentence and its check): p50 {np.percentile(ttfts, 50):.2f} s, "
               f"p95 {np.percentile(ttfts, 95):.2f} s, max {max(ttfts):.2f} s")
         print(f"  whole checked answer: p50 {np.percentile(totals, 50):.2f} s, p95 {np.percentile(totals, 95):.2f} s")
+        print(f"  where an answer's time goes (p50 over answers; the rest is retrieval, citing and the model's generating): "
+              + spent.summary())
     if compared:
         for name in ("verifier", "judge"):
             rows = [c[name] for c in compared]
@@ -131,6 +137,51 @@ def faithfulness(n: int, heldout: bool = False, compare: bool = True) -> None:
     (RESULTS / ("faithfulness-heldout.jsonl" if heldout else "faithfulness.jsonl")).write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
     for reason in reasons:
         print(f"  not counted: {reason}")
+
+
+class Spent:
+    """Where each answer's time goes: the writer's wait for its first piece (reading the prompt) and
+    the judge's calls (checking sentences), timed by wrapping the two objects in this process."""
+
+    def __init__(self, engine) -> None:
+        self.rows: list[dict] = []
+        self._now: dict = {}
+        writer, judge = engine.model.writer, engine.model.judge
+        if writer is not None:
+            stream = writer.stream
+
+            def timed_stream(*args, **kwargs):
+                begun = time.perf_counter()
+                for i, piece in enumerate(stream(*args, **kwargs)):
+                    if i == 0:
+                        self._now["prompt"] += time.perf_counter() - begun
+                    yield piece
+            writer.stream = timed_stream
+        if judge is not None:
+            choose = judge.backend.choose
+
+            def timed_choose(*args, **kwargs):
+                begun = time.perf_counter()
+                try:
+                    return choose(*args, **kwargs)
+                finally:
+                    self._now["checks"] += time.perf_counter() - begun
+                    self._now["check calls"] += 1
+            judge.backend.choose = timed_choose
+
+    def start(self) -> None:
+        self._now = {"prompt": 0.0, "checks": 0.0, "check calls": 0}
+
+    def stop(self, total: float) -> None:
+        self.rows.append({**self._now, "total": total})
+
+    def summary(self) -> str:
+        if not self.rows:
+            return "nothing timed"
+        share = [r["checks"] / r["total"] for r in self.rows if r["total"]]
+        return (f"prompt read (to the first piece) {np.median([r['prompt'] for r in self.rows]):.2f} s, "
+                f"judge checks {np.median([r['checks'] for r in self.rows]):.2f} s over "
+                f"{np.median([r['check calls'] for r in self.rows]):.0f} calls ({np.median(share):.0%} of the answer)")
 
 
 def fresh_processes(n: int) -> None:
