@@ -244,7 +244,7 @@ def chat_judged(engine, replies, truth):
 
 
 def test_judge_drops_a_sentence_the_reference_does_not_support(engine):
-    reply = "It randomly deactivate a fraction of neurons during training. Dropout is also applied when the model makes predictions."
+    reply = "It randomly deactivates a fraction of neurons while training. Dropout is also applied when the model makes predictions."
     chat, backend = chat_judged(engine, [reply], {"makes predictions": 0.2})
     answer = chat.ask("What does Dropout mean?")
     assert not answer.fallback and "deactivate" in answer.text and "makes predictions" not in answer.text
@@ -252,6 +252,32 @@ def test_judge_drops_a_sentence_the_reference_does_not_support(engine):
     assert len(backend.calls) == 2 and answer.citations == ("p3-q26",)
     checked = backend.calls[0][-1]["content"]
     assert "Reference answer:\nWhat does Dropout mean?" in checked  # judged against the record it cites
+
+
+def test_a_restated_reference_sentence_is_supported_without_a_checker():
+    from assistant.coach.ask import restates
+
+    source, asked = "It corresponds to the number of training samples used in one iteration.", "What is batch size in neural network?"
+    assert restates("Batch size corresponds to the number of training samples used in one iteration. ", source, asked)
+    assert restates("it correspond to the number of training samples used in one iteration", source, asked)  # inflection
+    assert not restates("Batch size never corresponds to the number of training samples used in one iteration.", source, asked)
+    assert not restates("Batch size doesn't correspond to the number of training samples used in one iteration.", source, asked)
+    assert not restates("An epoch corresponds to the number of training samples used in one iteration.", source, asked)  # a swap
+    assert not restates("It corresponds to the number of epochs used in one iteration.", source, asked)
+    assert not restates("It corresponds to one iteration.", source, asked)  # too little shared to prove anything
+    assert not restates("training is stopped early", "If the validation loss rises, training is stopped early", "What is early stopping?")
+    assert not restates("ReLU returns x when x < 0 for every input", "It returns x when x > 0 for every input", "What is ReLU?")
+    assert not restates("LSTM uses two gates to control the flow.", "It uses two gates to control the flow.",
+                        "What is the difference between LSTM and GRU?")  # in a comparison "it" could be either
+
+
+def test_a_sentence_cut_off_mid_phrase_is_left_out(engine):
+    reply = "Dropout is a technique that stops a network leaning on any one neuron. It is used with layers such as."
+    chat, backend = chat_judged(engine, [reply], {})
+    answer = chat.ask("What does Dropout mean?")
+    assert "such as" not in answer.text and "such as" in answer.notices[-1] and len(backend.calls) == 1
+    copying, copy_backend = chat_judged(engine, [DROPOUT], {})
+    assert copying.ask("What does Dropout mean?").text.count("[p3-q26]") == 2 and not copy_backend.calls  # the bank's own words
 
 
 def test_an_unsupported_yes_opening_is_never_shown(engine):
@@ -273,7 +299,8 @@ def test_a_failing_judge_leaves_the_embedding_check(engine):
     def broken(messages, options):
         raise ModelError("no logits")
     said = []
-    chat = chat_with(engine, [DROPOUT], judge=Judge(ScriptedChoice(broken)), log=said.append)
+    reply = "It randomly deactivates a fraction of neurons while training."
+    chat = chat_with(engine, [reply], judge=Judge(ScriptedChoice(broken)), log=said.append)
     answer = chat.ask("What does Dropout mean?")
     assert not answer.fallback and answer.citations == ("p3-q26",)  # this answer: checked by embeddings
     assert chat.model.judge is None and chat.model.writer is None and len(said) == 1 and "no logits" in said[0]

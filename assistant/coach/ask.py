@@ -20,7 +20,7 @@ from assistant.models.embedders import Embedder
 from assistant.models.language import LanguageModel
 from assistant.retrieval.retriever import SearchResult
 from assistant.judge.prompts import REFERENCE_WORDS as REFERENCE_WORDS_JUDGED
-from assistant.text import clip, sentences, words
+from assistant.text import NEGATIONS, clip, sentences, stem, words
 from assistant.verify.data import points_of
 from assistant.verify.cascade import SUPPORT_P, settle, unsure  # SUPPORT_P: the judge's P(yes) from which a sentence is supported
 from assistant.verify.verifier import check
@@ -155,10 +155,15 @@ class Chat:
 
     def _verdict(self, claim: str, citer: "Citer") -> tuple[str, Record, str | None]:
         """supported / contradicted / not addressed for one sentence, against the reference it cites."""
-        record, closest, cosine = citer.cite(claim)
         statement = _YES_NO.sub("", claim).strip()
+        restated = citer.restated(statement)
+        if restated is not None:
+            return "supported", restated, None  # a reference sentence said again: supported by construction
+        record, closest, cosine = citer.cite(claim)
         if len(statement.split()) < 4:
             return "supported", record, None  # too short to claim anything ("For example:")
+        if _DANGLING.search(statement):
+            return "not addressed", record, None  # cut off mid-phrase ("features such as."): no claim to show
         if self.verifier is not None:
             try:
                 found = check(self.verifier, record.question, points_of(record), statement)
@@ -212,6 +217,52 @@ class Citer:
         similarity = self.vectors @ self.embedder.encode([claim])[0]
         best = int(similarity.argmax())
         return self.owners[best], self.texts[best], float(similarity[best])
+
+    def restated(self, claim: str) -> Record | None:
+        """The record one of whose answer sentences ``claim`` says again (see ``restates``), if any."""
+        return next((r for s, r in zip(self.texts, self.owners) if s != r.question and restates(claim, s, r.question)), None)
+
+
+# Words that may stand for the record's subject at the start of a reference sentence ("It corresponds to …").
+_PRONOUNS = frozenset({"it", "its", "they", "their", "this", "these"})
+_ARTICLES = frozenset({"a", "an", "the"})
+_COMPARISON = frozenset({"difference", "differences", "between", "vs", "versus", "compare", "compared", "or", "and"})
+_TOKEN = re.compile(r"[a-z0-9]+|[<>=+\-*/^%]")  # words, and the symbols that make a formula mean something
+_DANGLING = re.compile(r"\b(a|an|the|of|to|in|on|for|and|or|but|as|by|at|from|with|such|than|like|including)\W*$", re.IGNORECASE)
+RESTATED_FROM = 5  # tokens: a shorter shared ending ("during training.") proves nothing
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("n't", " not"))
+
+
+def restates(claim: str, source: str, question: str) -> bool:
+    """Does ``claim`` say ``source`` (a sentence of a reference answer) again, word for word up to
+    inflection, with at most its subject named: "It corresponds to the number of training samples
+    used in one iteration" → "Batch size corresponds to …", where the record asks "What is batch size?"
+
+    Such a sentence is supported by construction, so no checker is asked: 46 of the 128 sentences
+    the model wrote for the 50 benchmark questions were restatements (session 13). The rule is
+    strict so that a restatement can never be a swap: the two end in the same RESTATED_FROM or more
+    tokens (symbols such as "<" included, so a formula cannot flip); what the claim puts before that
+    ending holds no negation and only words of the record's question, of the source's own opening
+    or articles; the source's opening says nothing the claim drops but a pronoun; and a pronoun may
+    be replaced by a name only when the question is not a comparison, whose "it" could be either."""
+    raw = _tokens(claim)
+    said, src = [stem(t) for t in raw], [stem(t) for t in _tokens(source)]
+    shared = 0
+    while shared < min(len(said), len(src)) and said[-1 - shared] == src[-1 - shared]:
+        shared += 1
+    if shared < RESTATED_FROM:
+        return False
+    opening, source_opening = set(said[: len(said) - shared]), set(src[: len(src) - shared])
+    if set(raw[: len(raw) - shared]) & NEGATIONS or source_opening - _PRONOUNS - opening:
+        return False
+    named = opening - source_opening - _ARTICLES  # words the claim puts where the source says "it"
+    if not named:
+        return True
+    asked = _tokens(question)
+    return not (named - {stem(t) for t in asked} or set(asked) & _COMPARISON)
 
 
 def reference_points(record: Record, evidence: str | None, query: str, embedder: Embedder, keep: int = 3) -> str:
