@@ -133,8 +133,9 @@ def test_the_judges_prompt_cache_changes_no_probability(real_engine):
 
 
 def test_a_fixed_prefix_restored_from_disk_changes_no_probability(real_engine, tmp_path):
-    """A fresh process restores the judge's fixed prefix from the cache folder instead of reading it:
-    the same probabilities, and a damaged file is read again rather than trusted."""
+    """A fresh process restores the judge's fixed prefix, and a reference it has read before, from the
+    cache folder instead of reading them: the same probabilities, and a damaged file is read again
+    rather than trusted."""
     from assistant.judge import Judge, LlamaCppChoice
     from assistant.models.generation import prefix_folder
 
@@ -146,13 +147,16 @@ def test_a_fixed_prefix_restored_from_disk_changes_no_probability(real_engine, t
     reference, claim = "What is ReLU?\nReLU is max(0, x): negative inputs become zero.", "ReLU keeps negative inputs."
 
     read = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
-    saved = list(prefix_folder(tmp_path).glob("*.kv"))
-    assert len(saved) == 1
+    saved = sorted(prefix_folder(tmp_path).glob("*.kv"), key=lambda p: p.stat().st_size)
+    assert len(saved) == 2  # the fixed text alone, and with this reference
     restored = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
-    saved[0].write_bytes(saved[0].read_bytes()[:1000])  # cut short
+    other = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference.replace("ReLU is", "It is"), claim)
+    assert len(list(prefix_folder(tmp_path).glob("*.kv"))) == 3  # another reference: the fixed text restored, the rest read
+    for path in saved:
+        path.write_bytes(path.read_bytes()[:1000])  # cut short
     reread = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
-    assert restored == read and reread == read
-    assert saved[0].stat().st_size > 1000  # read again, and saved whole
+    assert restored == read and reread == read and 0 < other < 1
+    assert all(path.stat().st_size > 1000 for path in saved)  # read again, and saved whole
 
 
 def test_the_dropout_inversion_is_never_shown_as_an_answer(real_engine):

@@ -42,8 +42,10 @@ class LlamaCppChoice:
     generator's), behind the generator's lock (one model at a time on the CPU).
 
     A prompt is always read in the same three pieces: the fixed text (system text and worked
-    examples, restored from the cache folder by a fresh process: models/prefix.py), the shared part
-    (the question or reference, up to where the judged text begins) and the rest. llama.cpp's
+    examples), the shared part (the question or reference, up to where the judged text begins) and
+    the rest. The state after the first piece, and after the first two, is kept in the cache folder
+    (models/prefix.py), so a fresh process, or a question checked against a reference checked before
+    on this machine, restores it instead of reading it. llama.cpp's
     numbers depend on how tokens are batched, so reading it any other way would make a judgement
     depend on what was judged before; this way a cached prefix gives exactly the probabilities a
     fresh read gives."""
@@ -95,9 +97,13 @@ class LlamaCppChoice:
             prefix = fixed + shared
             try:
                 if not (llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix):
-                    prime(llm, fixed, prefix_folder(self._cache_dir), self.spec.sha256)
-                    llm.n_tokens = len(fixed)
-                    llm.eval(shared)
+                    folder = prefix_folder(self._cache_dir)
+
+                    def read() -> None:  # in the same two pieces as always, so a saved state is what a read gives
+                        prime(llm, fixed, folder, self.spec.sha256)
+                        llm.n_tokens = len(fixed)
+                        llm.eval(shared)
+                    prime(llm, prefix, folder, self.spec.sha256, read)
                 llm.n_tokens = len(prefix)
                 llm.eval(rest)
             except RuntimeError as exc:

@@ -1,6 +1,7 @@
-"""Fixed prompt prefixes read once per machine: llama.cpp's KV state of the text every prompt of one
-kind starts with (the judge's system text and worked examples, the writer's system text), kept in
-the cache folder and restored by the next process instead of being read again.
+"""Prompt prefixes read once per machine: llama.cpp's KV state of the text every prompt of one kind
+starts with (the judge's system text and worked examples, the writer's system text), and of the
+judge's fixed text followed by one reference, kept in the cache folder and restored by the next
+process (or the next question on that reference) instead of being read again.
 
 Reading the prompt is most of a fresh process's wait on 2 cores (about 40 tokens/s here). The
 judge's fixed prefix for a supported-or-not check is 168 tokens: 3.7 s to read, 3 ms to restore
@@ -16,7 +17,11 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
+
+# The folder's size cap: the oldest-used files go first. A state costs about 29 kB a token (4.8 MB for
+# the judge's fixed text, 8-12 MB with a reference), so this keeps about 90 references' states.
+BUDGET_BYTES = 1 << 30
 
 
 def cut_before(prompt: str, content: str, start: int = 0) -> int:
@@ -26,9 +31,10 @@ def cut_before(prompt: str, content: str, start: int = 0) -> int:
     return max(at, 0)
 
 
-def prime(llm, tokens: Sequence[int], folder: Path, model_sha256: str) -> None:
+def prime(llm, tokens: Sequence[int], folder: Path, model_sha256: str, read: Callable[[], None] | None = None) -> None:
     """Leave ``llm`` holding ``tokens`` at the start of its KV cache: kept when it already does (its
-    count of tokens untouched), else restored from ``folder``, else read and saved there."""
+    count of tokens untouched), else restored from ``folder``, else read (by ``read``, which must
+    leave exactly ``tokens`` there; by default all at once) and saved there."""
     tokens = list(tokens)
     n = len(tokens)
     if llm.n_tokens >= n and list(llm.input_ids[:n]) == tokens:
@@ -41,9 +47,14 @@ def prime(llm, tokens: Sequence[int], folder: Path, model_sha256: str) -> None:
 
     path = folder / f"{_key(tokens, model_sha256, llama_cpp.__version__)}.kv"
     if path.is_file() and _restore(llm, path, tokens):
+        path.touch()  # recently used: evicted last
         return
-    llm.eval(tokens)
+    if read is None:
+        llm.eval(tokens)
+    else:
+        read()
     _save(llm, path, tokens)
+    _evict(folder, BUDGET_BYTES)
 
 
 def _key(tokens: Sequence[int], model_sha256: str, version: str) -> str:
@@ -81,3 +92,16 @@ def _save(llm, path: Path, tokens: list[int]) -> None:
             os.unlink(tmp.name)
     except OSError:
         pass  # a read-only or full cache folder: the next process reads the tokens again
+
+
+def _evict(folder: Path, budget: int) -> None:
+    """Delete the least recently used states until the folder fits ``budget`` bytes."""
+    try:
+        files = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in folder.glob("*.kv")), reverse=True)
+        total = 0
+        for _, size, path in files:
+            total += size
+            if total > budget:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass  # another process removed a file first, or the folder is read-only
