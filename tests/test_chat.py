@@ -280,17 +280,25 @@ def test_a_sentence_cut_off_mid_phrase_is_left_out(engine):
     assert copying.ask("What does Dropout mean?").text.count("[p3-q26]") == 2 and not copy_backend.calls  # the bank's own words
 
 
-def test_an_unsupported_yes_opening_is_never_shown(engine):
+def test_an_unsupported_yes_or_no_shows_the_reference_not_its_explanation(engine):
     reply = "Yes, dropout is used when the model makes predictions. Dropout is applied during the training phase but is turned off during inference."
     chat, backend = chat_judged(engine, [reply], {"used when the model makes predictions": 0.3})
     answer = chat.ask("is dropout used at inference?")
-    assert not answer.fallback and answer.text.startswith("Dropout is applied during the training phase")
-    assert "makes predictions" not in answer.text and "makes predictions" in answer.notices[-1]  # skipped, and said
-    only, = chat_judged(engine, ["Yes, dropout is used when the model makes predictions."], {"makes predictions": 0.3})[0].ask(
-        "is dropout used at inference?").notices[-1:]
-    assert "not used" in only  # nothing held up: the reference instead
+    assert answer.fallback and "makes predictions" not in answer.text and "is turned off during inference" in answer.text
+    assert 'does not support its answer "Yes, dropout is used' in answer.notices[-1] and len(backend.calls) == 1  # the model stopped there
     judged = backend.calls[0][-1]["content"].rsplit("<statement>", 1)[-1]
     assert "yes," not in judged.lower()  # the opening's claim is judged, without its "Yes,"
+    bare = "Yes. Dropout is used when the model makes predictions. Dropout is applied during the training phase."
+    assert chat_judged(engine, [bare], {"makes predictions": 0.3})[0].ask("is dropout used at inference?").fallback  # "Yes." and its reason
+    later = "Dropout is applied during the training phase but is turned off during inference. Yes, it is used when the model makes predictions."
+    shown = chat_judged(engine, [later], {"makes predictions": 0.3})[0].ask("is dropout used at inference?")
+    assert not shown.fallback and "makes predictions" in shown.notices[-1]  # after a verified sentence it is only left out
+
+
+def test_a_sentence_ending_on_is_is_left_out(engine):
+    reply = "Dropout is a technique that stops a network leaning on any one neuron. The rate it uses is."
+    answer = chat_judged(engine, [reply], {})[0].ask("What does Dropout mean?")
+    assert "uses is" not in answer.text and "uses is" in answer.notices[-1]
 
 
 def test_a_failing_judge_leaves_the_embedding_check(engine):

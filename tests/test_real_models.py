@@ -170,7 +170,7 @@ def test_the_dropout_inversion_is_never_shown_as_an_answer(real_engine):
     chat = Chat(real_engine.search, real_engine.corpus, real_engine.grading_embedder, model)
     answer = chat.ask("is dropout used when the model makes predictions?")
     assert "used when the model makes predictions" not in answer.text  # never shown
-    assert "turned off during inference" in answer.text and "makes predictions" in answer.notices[-1]  # left out, and said
+    assert "turned off during inference" in answer.text and "makes predictions" in answer.notices[-1]  # the reference instead, and why
 
 
 def test_long_answer_is_refused(real_grader):

@@ -75,7 +75,11 @@ class Chat:
         the reference it cites (the verifier; the judge or embeddings when it is not there) and only
         then yielded, with its citation. Nothing yielded is withdrawn later: a sentence no reference
         supports is left out (and counted); one that contradicts its reference ends the model's
-        answer, and the rest is the reference's own points, with one line saying why. Generation
+        answer, and the rest is the reference's own points, with one line saying why. When the
+        model's Yes or No to a yes/no question is not supported, nothing it wrote is shown: the
+        sentences after it explain an answer the reference does not give (on the 30 held-out
+        questions, "This can be done by using the tf.assign() command" followed an unsupported
+        "Yes, a TensorFlow constant can change during training"), so the reference is shown. Generation
         stops at the MAX_SENTENCES-th verified sentence. The extractive answer is the fallback."""
         result = self.retrieve(question, history)
         extractive = extractive_answer(result, self.corpus)
@@ -87,10 +91,11 @@ class Chat:
         citer = Citer(records, self.embedder)
         buffer, shown, left_out, pending = SentenceBuffer(), [], [], ""
         contradiction: tuple[str, Record, str | None] | None = None
+        unanswered = ""  # the model's yes or no to a yes/no question, when no reference supports it
         stream = writer.stream(ask_messages(result.query, records, history), ANSWER_TOKENS)
         pieces = 0
         try:
-            while contradiction is None and len(shown) < MAX_SENTENCES:
+            while contradiction is None and not unanswered and len(shown) < MAX_SENTENCES:
                 piece = next(stream, None)
                 finished = piece is None
                 if not finished:
@@ -106,9 +111,13 @@ class Chat:
                         pending = claim + " "
                         continue
                     yield Checking(len(shown) + 1)
+                    answering = not shown and not left_out and bool(pending or _YES_NO.match(claim))
                     verdict, record, evidence = self._verdict(claim, citer)
                     if verdict == "contradicted":
                         contradiction = (claim, record, evidence)
+                        break
+                    if verdict != "supported" and answering:  # its yes or no is unverified: what follows would explain it
+                        unanswered = pending + claim
                         break
                     if verdict != "supported":
                         left_out.append(claim)
@@ -134,6 +143,7 @@ class Chat:
             notices += ("Left out what the references do not support: " + " ".join(f'"{c}"' for c in left_out),)
         if not shown:
             problem = (f'"{contradiction[0]}" contradicts its reference' if contradiction
+                       else f'the reference does not support its answer "{unanswered}"' if unanswered
                        else f'the reference does not support "{left_out[0]}"' if left_out else "it is empty")
             yield replace(extractive, backend=writer.name, fallback=True,
                           notices=extractive.notices + (f"The model's answer was not used: {problem}. Showing the reference answer.",))
@@ -228,7 +238,8 @@ _PRONOUNS = frozenset({"it", "its", "they", "their", "this", "these"})
 _ARTICLES = frozenset({"a", "an", "the"})
 _COMPARISON = frozenset({"difference", "differences", "between", "vs", "versus", "compare", "compared", "or", "and"})
 _TOKEN = re.compile(r"[a-z0-9]+|[<>=+\-*/^%]")  # words, and the symbols that make a formula mean something
-_DANGLING = re.compile(r"\b(a|an|the|of|to|in|on|for|and|or|but|as|by|at|from|with|such|than|like|including)\W*$", re.IGNORECASE)
+# A sentence that ends where a word must follow ("features such as.", "The range of tanh is.") claims nothing.
+_DANGLING = re.compile(r"\b(a|an|the|of|to|in|on|for|and|or|but|as|by|at|from|with|such|than|like|including|is|are|was|were)\W*$", re.IGNORECASE)
 RESTATED_FROM = 5  # tokens: a shorter shared ending ("during training.") proves nothing
 
 
