@@ -252,8 +252,8 @@ def restates(claim: str, source: str, question: str) -> bool:
     inflection, with at most its subject named: "It corresponds to the number of training samples
     used in one iteration" → "Batch size corresponds to …", where the record asks "What is batch size?"
 
-    Such a sentence is supported by construction, so no checker is asked: 46 of the 128 sentences
-    the model wrote for the 50 benchmark questions were restatements (session 13). The rule is
+    Such a sentence is supported by construction, so no checker is asked: 44 of the 128 sentences
+    the model wrote for the 50 benchmark questions were restatements (session 14). The rule is
     strict so that a restatement can never be a swap: the two end in the same RESTATED_FROM or more
     tokens (symbols such as "<" included, so a formula cannot flip); what the claim puts before that
     ending holds no negation and only words of the record's question, of the source's own opening
