@@ -35,7 +35,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-ASK_HELDOUT = ROOT / "bench" / "data" / "ask_heldout.tsv"
+ASK_HELDOUT = ROOT / "bench" / "data" / "ask_heldout2.tsv"  # unread; ask_heldout.tsv was read in session 15 and is a dev set
 sys.path.insert(0, str(ROOT))
 PROMPTS = [
     [{"role": "system", "content": "You are a deep-learning interview coach. Answer in two sentences."},
@@ -71,13 +71,13 @@ def speed(backend: str) -> dict:
             "tokens": [r[2] for r in rows], "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def faithfulness(n: int, heldout: bool = False, compare: bool = True) -> None:
+def faithfulness(n: int, heldout: Path | None = None, compare: bool = True) -> None:
     from bench.retrieval import load_queries
     from assistant.coach.answer import Answer
     from assistant.engine import Engine
 
     engine = Engine(log=lambda m: None)
-    queries = load_queries(ASK_HELDOUT)[:n] if heldout else [q for q in load_queries() if q.ids][::4][:n]
+    queries = load_queries(heldout)[:n] if heldout else [q for q in load_queries() if q.ids][::4][:n]
     kept = correct = fallbacks = out_of_scope = trimmed = 0
     ttfts, totals, reasons, saved, compared = [], [], [], [], []
     spent = Spent(engine)
@@ -134,7 +134,7 @@ def faithfulness(n: int, heldout: bool = False, compare: bool = True) -> None:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "faithfulness-checks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in compared), encoding="utf-8")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ("faithfulness-heldout.jsonl" if heldout else "faithfulness.jsonl")).write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
+    (RESULTS / (f"faithfulness-{heldout.stem}.jsonl" if heldout else "faithfulness.jsonl")).write_text("".join(json.dumps(r) + "\n" for r in saved), encoding="utf-8")
     for reason in reasons:
         print(f"  not counted: {reason}")
 
@@ -287,7 +287,8 @@ def main() -> None:
     parser.add_argument("--transformers", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--questions", type=int, default=50)
-    parser.add_argument("--heldout", action="store_true", help="the 30 questions of data/ask_heldout.tsv (read once)")
+    parser.add_argument("--heldout", nargs="?", type=Path, const=ASK_HELDOUT, default=None,
+                        help="a question set instead of the retrieval set's: by default data/ask_heldout2.tsv (unread: report it once)")
     parser.add_argument("--no-compare", action="store_true", help="skip reading each text again with both checkers")
     parser.add_argument("--coaching", type=int, default=0, help="coach this many graded answers of the team set")
     parser.add_argument("--processes", type=int, default=0, help="time this many fresh 'assistant ask' processes, and as many extractive ones")
