@@ -71,13 +71,20 @@ def speed(backend: str) -> dict:
             "tokens": [r[2] for r in rows], "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def benchmark_questions(n: int) -> list:
+    """The first ``n`` of the 50 questions the faithfulness reading uses: every fourth in-scope query of the retrieval set."""
+    from bench.retrieval import load_queries
+
+    return [q for q in load_queries() if q.ids][::4][:n]
+
+
 def faithfulness(n: int, heldout: Path | None = None, compare: bool = True) -> None:
     from bench.retrieval import load_queries
     from assistant.coach.answer import Answer
     from assistant.engine import Engine
 
     engine = Engine(log=lambda m: None)
-    queries = load_queries(heldout)[:n] if heldout else [q for q in load_queries() if q.ids][::4][:n]
+    queries = load_queries(heldout)[:n] if heldout else benchmark_questions(n)
     kept = correct = fallbacks = out_of_scope = trimmed = 0
     ttfts, totals, reasons, saved, compared = [], [], [], [], []
     spent = Spent(engine)

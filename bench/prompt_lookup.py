@@ -33,11 +33,11 @@ def main(n: int) -> None:
     from assistant.config import Settings
     from assistant.engine import Engine
     from assistant.models.weights import gguf_path, language_model
-    from bench.retrieval import load_queries
+    from bench.generation import benchmark_questions
 
     engine = Engine(log=lambda m: None)
     prompts = []
-    for query in [q for q in load_queries() if q.ids][::4][:n]:
+    for query in benchmark_questions(n):
         result = engine.chat.retrieve(query.text)
         prompts.append(ask_messages(result.query, [engine.corpus.get(h.id) for h in answer_hits(result, MAX_REFERENCES)]))
     path = str(gguf_path(language_model("qwen-1.5b"), Settings().cache_dir))

@@ -116,10 +116,10 @@ class Chat:
                     if verdict == "contradicted":
                         contradiction = (claim, record, evidence)
                         break
-                    if verdict != "supported" and answering:  # its yes or no is unverified: what follows would explain it
-                        unanswered = pending + claim
-                        break
                     if verdict != "supported":
+                        if answering:  # its yes or no is unverified: what follows would explain it
+                            unanswered = pending + claim
+                            break
                         left_out.append(claim)
                         pending = ""
                         continue

@@ -97,10 +97,10 @@ def _save(llm, path: Path, tokens: list[int]) -> None:
 def _evict(folder: Path, budget: int) -> None:
     """Delete the least recently used states until the folder fits ``budget`` bytes."""
     try:
-        files = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in folder.glob("*.kv")), reverse=True)
+        files = sorted(((path.stat(), path) for path in folder.glob("*.kv")), key=lambda f: f[0].st_mtime, reverse=True)
         total = 0
-        for _, size, path in files:
-            total += size
+        for stat, path in files:
+            total += stat.st_size
             if total > budget:
                 path.unlink(missing_ok=True)
     except OSError:
