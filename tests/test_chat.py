@@ -75,7 +75,7 @@ def test_the_third_verified_sentence_stops_the_model(engine):
     produced = []
 
     class Counting(ScriptedGenerator):
-        def stream(self, messages, max_tokens=200):
+        def stream(self, messages, max_tokens=200, shared=""):
             for piece in super().stream(messages, max_tokens):
                 produced.append(piece)
                 yield piece
@@ -131,7 +131,7 @@ def test_model_that_cannot_load_leaves_the_product_extractive(engine):
     class Broken:
         name = "broken"
 
-        def stream(self, messages, max_tokens=200):
+        def stream(self, messages, max_tokens=200, shared=""):
             raise ModelError("checksum mismatch")
             yield  # pragma: no cover
 
@@ -347,6 +347,31 @@ def test_settle_reads_the_judge_for_an_unsure_verdict():
     assert settle(leaning("contradicted", 0.3), 0.9) == "supported"
     assert settle(leaning("contradicted", 0.3), 0.2) == "contradicted"
     assert settle(leaning("supported", 0.7), 0.2) == "not addressed"
+
+
+def test_ask_gives_the_writer_its_best_reference_as_the_shared_opening(engine):
+    """The writer may keep the state after the best reference (models/prefix.py): the prompt starts
+    with it, ends it at a blank line, and a follow-up (whose prompt holds the conversation) shares nothing."""
+    from assistant.coach.ask import ask_messages, shared_opening
+
+    records = [engine.corpus.get("p3-q26"), engine.corpus.get("p1-q8")]
+    opening, content = shared_opening(records), ask_messages("what is dropout?", records)[-1]["content"]
+    assert content.startswith(opening) and opening.endswith("\n\n") and "[p3-q26]" in opening and "[p1-q8]" not in opening
+    assert shared_opening(records[::-1]) != opening
+
+    seen = []
+
+    class Recording:
+        name = "recording"
+
+        def stream(self, messages, max_tokens=200, shared=""):
+            seen.append(shared)
+            yield "Dropout randomly deactivates a fraction of neurons during training. [p3-q26]"
+
+    chat = chat_with(engine, Recording())
+    chat.ask("What does Dropout mean?")
+    chat.ask("and why does it help?", history=[("user", "What does Dropout mean?"), ("assistant", "It drops neurons.")])
+    assert seen[0].startswith("Reference answers:\n[p3-q26]") and seen[1] == ""
 
 
 def test_only_a_yes_no_question_is_told_to_start_with_yes_or_no(engine):

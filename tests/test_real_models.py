@@ -132,6 +132,14 @@ def test_the_judges_prompt_cache_changes_no_probability(real_engine):
     assert cached == pytest.approx(fresh, abs=1e-6)  # the same pieces, read the same way
 
 
+def _cache_with_the_model(real_engine, folder: Path) -> None:
+    """A cache folder of its own (no saved states) holding the packaged model."""
+    model = real_engine.model.judge.backend.load().model_path
+    (folder / "models").mkdir()
+    (folder / "models" / "qwen-1.5b.gguf").symlink_to(model)
+    (folder / "models" / "qwen-1.5b.verified").write_text(Path(model).with_suffix(".verified").read_text())
+
+
 def test_a_fixed_prefix_restored_from_disk_changes_no_probability(real_engine, tmp_path):
     """A fresh process restores the judge's fixed prefix, and a reference it has read before, from the
     cache folder instead of reading them: the same probabilities, and a damaged file is read again
@@ -139,11 +147,7 @@ def test_a_fixed_prefix_restored_from_disk_changes_no_probability(real_engine, t
     from assistant.judge import Judge, LlamaCppChoice
     from assistant.models.generation import prefix_folder
 
-    model = real_engine.model.judge.backend.load().model_path
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "qwen-1.5b.gguf").symlink_to(model)
-    verified = Path(model).with_suffix(".verified")
-    (tmp_path / "models" / "qwen-1.5b.verified").write_text(verified.read_text())
+    _cache_with_the_model(real_engine, tmp_path)
     reference, claim = "What is ReLU?\nReLU is max(0, x): negative inputs become zero.", "ReLU keeps negative inputs."
 
     read = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
@@ -157,6 +161,20 @@ def test_a_fixed_prefix_restored_from_disk_changes_no_probability(real_engine, t
     reread = Judge(LlamaCppChoice("qwen-1.5b", tmp_path)).supports(reference, claim)
     assert restored == read and reread == read and 0 < other < 1
     assert all(path.stat().st_size > 1000 for path in saved)  # read again, and saved whole
+
+
+def test_the_writers_state_after_a_reference_is_kept_and_writes_the_same_text(real_engine, tmp_path):
+    """Ask's best reference is read once per machine: the state after it is saved beside the system
+    text's, and a fresh process that restores it writes what the first one wrote."""
+    from assistant.coach.ask import ask_messages, shared_opening
+    from assistant.models.generation import LlamaCppGenerator, prefix_folder
+
+    _cache_with_the_model(real_engine, tmp_path)
+    records = [real_engine.corpus.get("p3-q26"), real_engine.corpus.get("p1-q8")]
+    messages, shared = ask_messages("what is dropout?", records), shared_opening(records)
+    written = "".join(LlamaCppGenerator("qwen-1.5b", tmp_path).stream(messages, 12, shared))
+    assert len(list(prefix_folder(tmp_path).glob("*.kv"))) == 2  # the system text, and with the reference
+    assert "".join(LlamaCppGenerator("qwen-1.5b", tmp_path).stream(messages, 12, shared)) == written and written
 
 
 def test_the_dropout_inversion_is_never_shown_as_an_answer(real_engine):

@@ -24,7 +24,7 @@ class Slow(ScriptedGenerator):
         super().__init__(replies)
         self.delay = delay
 
-    def stream(self, messages, max_tokens=200):
+    def stream(self, messages, max_tokens=200, shared=""):
         for piece in super().stream(messages, max_tokens):
             time.sleep(self.delay)
             yield piece

@@ -92,7 +92,8 @@ class Chat:
         buffer, shown, left_out, pending = SentenceBuffer(), [], [], ""
         contradiction: tuple[str, Record, str | None] | None = None
         unanswered = ""  # the model's yes or no to a yes/no question, when no reference supports it
-        stream = writer.stream(ask_messages(result.query, records, history), ANSWER_TOKENS)
+        # a follow-up's prompt holds the conversation before the references: nothing there is shared
+        stream = writer.stream(ask_messages(result.query, records, history), ANSWER_TOKENS, "" if history else shared_opening(records))
         pieces = 0
         try:
             while contradiction is None and not unanswered and len(shown) < MAX_SENTENCES:
@@ -314,15 +315,22 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO_QUESTION.match(question))
 
 
+def shared_opening(records: Sequence[Record]) -> str:
+    """The start of Ask's prompt that every question on the same best reference shares: the writer
+    keeps its state on disk (models/prefix.py), so the best reference (about 115 of the 290 tokens
+    a question adds to the system text) is read once per machine, as the judge's references are.
+    It ends after the blank line, where the tokenizer starts a new token."""
+    best = records[0]
+    return f"Reference answers:\n[{best.id}] {best.question}\n{clip(best.answer_text, REFERENCE_WORDS)}\n\n"
+
+
 def ask_messages(question: str, records: Sequence[Record], history: Sequence[tuple[str, str]] = ()) -> list[dict]:
-    references = "\n\n".join(
-        f"[{r.id}] {r.question}\n{clip(r.answer_text, REFERENCE_WORDS if i == 0 else RUNNER_UP_WORDS)}" for i, r in enumerate(records)
-    )
+    runners_up = "".join(f"[{r.id}] {r.question}\n{clip(r.answer_text, RUNNER_UP_WORDS)}\n\n" for r in records[1:])
     messages = [{"role": "system", "content": ASK_SYSTEM}]
     for role, text in list(history)[-4:]:  # the last two exchanges, for follow-ups
         messages.append({"role": role, "content": text[:1500]})
     messages.append({"role": "user", "content": (
-        f"Reference answers:\n{references}\n\nQuestion: {question}\n\n"
+        f"{shared_opening(records)}{runners_up}Question: {question}\n\n"
         + ("It is a yes/no question: start with Yes or No, then say why. " if is_yes_no(question) else "")
         + "Answer in at most 3 short sentences of your own, using only the reference answers. "
         "End each sentence with the id it comes from, like [" + records[0].id + "]."

@@ -19,8 +19,10 @@ Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 class Generator(Protocol):
     name: str  # shown to users and in --json output as "backend"
 
-    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
-        """Text pieces of the reply, greedy (deterministic), as they are produced."""
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200, shared: str = "") -> Iterator[str]:
+        """Text pieces of the reply, greedy (deterministic), as they are produced. ``shared``: the
+        opening of the last message that other prompts start with too (Ask: its best reference),
+        which a backend that keeps prompt states may keep."""
         ...
 
 
@@ -44,26 +46,40 @@ class LlamaCppGenerator:
             self._format = chat_formatter(self._llm)
         return self._llm
 
-    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200, shared: str = "") -> Iterator[str]:
         with self.lock:
             llm = self.load()
-            self._prime(llm, list(messages))
+            self._prime(llm, list(messages), shared)
             for chunk in llm.create_chat_completion(messages=list(messages), stream=True, max_tokens=max_tokens, temperature=0.0):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
 
-    def _prime(self, llm, messages: list[Message]) -> None:
-        """The system text is the same for every question: restored from the cache folder, not read
-        (create_chat_completion reuses the KV cache's matching prefix)."""
+    def _prime(self, llm, messages: list[Message], shared: str = "") -> None:
+        """The system text is the same for every question, and ``shared`` (the opening of the last
+        message) the same for every question on one reference: the state after each is restored
+        from the cache folder, not read (create_chat_completion reuses the KV cache's matching
+        prefix). The prompt is always read in these pieces, so a restored state is what a read gives."""
         from assistant.models.prefix import cut_before, prime
 
         if len(messages) < 2 or messages[0]["role"] != "system":
             return
         prompt = self._format(messages=messages).prompt
         system = prompt.find(messages[0]["content"]) + len(messages[0]["content"])
-        fixed = prompt[: cut_before(prompt, messages[1]["content"], system)]
-        prime(llm, llm.tokenize(fixed.encode(), add_bos=False, special=True), prefix_folder(self._cache_dir), self.spec.sha256)
+        cut = cut_before(prompt, messages[1]["content"], system)
+        tokens = lambda text: llm.tokenize(text.encode(), add_bos=False, special=True)
+        fixed, folder = tokens(prompt[:cut]), prefix_folder(self._cache_dir)
+        last = prompt.rfind(messages[-1]["content"]) if shared and messages[-1]["content"].startswith(shared) else -1
+        if last < cut:  # nothing shared beyond the system text
+            prime(llm, fixed, folder, self.spec.sha256)
+            return
+        prefix = fixed + tokens(prompt[cut:last + len(shared)])
+
+        def read() -> None:
+            prime(llm, fixed, folder, self.spec.sha256)
+            llm.n_tokens = len(fixed)
+            llm.eval(prefix[len(fixed):])
+        prime(llm, prefix, folder, self.spec.sha256, read)
 
 
 def prefix_folder(cache_dir: Path) -> Path:
@@ -123,7 +139,7 @@ class TransformersGenerator:
                 raise ModelError(f"transformers cannot load {self._model_ref}: {exc}") from None
         return self._model, self._tokenizer
 
-    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200, shared: str = "") -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
         with self.lock:
@@ -146,7 +162,7 @@ class OpenAICompatibleGenerator:
         self.name = f"openai:{model}"
         self._client, self._url, self._model = client, url, model
 
-    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200, shared: str = "") -> Iterator[str]:
         import openai
 
         from assistant.models.language import server_error
@@ -170,7 +186,7 @@ class ScriptedGenerator:
         self._replies = replies if callable(replies) else list(replies)
         self.prompts: list[list[Message]] = []
 
-    def stream(self, messages: Sequence[Message], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200, shared: str = "") -> Iterator[str]:
         self.prompts.append(list(messages))
         if callable(self._replies):
             reply = self._replies(messages)

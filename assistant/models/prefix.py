@@ -1,7 +1,8 @@
 """Prompt prefixes read once per machine: llama.cpp's KV state of the text every prompt of one kind
-starts with (the judge's system text and worked examples, the writer's system text), and of the
-judge's fixed text followed by one reference, kept in the cache folder and restored by the next
-process (or the next question on that reference) instead of being read again.
+starts with (the judge's system text and worked examples, the writer's system text), and of that
+text followed by one reference (the judge's, and the best reference Ask gives the writer), kept in
+the cache folder and restored by the next process (or the next question on that reference) instead
+of being read again.
 
 Reading the prompt is most of a fresh process's wait on 2 cores (about 40 tokens/s here). The
 judge's fixed prefix for a supported-or-not check is 168 tokens: 3.7 s to read, 3 ms to restore
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 # The folder's size cap: the oldest-used files go first. A state costs about 29 kB a token (4.8 MB for
-# the judge's fixed text, 8-12 MB with a reference), so this keeps about 90 references' states.
+# the judge's fixed text, 8-12 MB with a reference), so this keeps about 90 references' states: the
+# judge's and the writer's for some 45 questions of the bank.
 BUDGET_BYTES = 1 << 30
 
 
