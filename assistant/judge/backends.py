@@ -23,7 +23,7 @@ from assistant.errors import ModelError
 from assistant.judge.judge import normalise
 from assistant.judge.prompts import JUDGED_STARTS, Message
 from assistant.models.generation import prefix_folder
-from assistant.models.prefix import cut_before, prime
+from assistant.models.prefix import cut_before, prime_in_pieces
 
 Options = Sequence[Sequence[str]]
 
@@ -94,17 +94,9 @@ class LlamaCppChoice:
             fixed, shared, rest = self._pieces(llm, list(messages))
             if len(fixed) + len(shared) + len(rest) >= self._n_ctx:
                 raise ModelError(f"The judge's prompt has {len(fixed) + len(shared) + len(rest)} tokens, over its {self._n_ctx}-token context.")
-            prefix = fixed + shared
             try:
-                if not (llm.n_tokens >= len(prefix) and list(llm.input_ids[: len(prefix)]) == prefix):
-                    folder = prefix_folder(self._cache_dir)
-
-                    def read() -> None:  # in the same two pieces as always, so a saved state is what a read gives
-                        prime(llm, fixed, folder, self.spec.sha256)
-                        llm.n_tokens = len(fixed)
-                        llm.eval(shared)
-                    prime(llm, prefix, folder, self.spec.sha256, read)
-                llm.n_tokens = len(prefix)
+                prime_in_pieces(llm, fixed, shared, prefix_folder(self._cache_dir), self.spec.sha256)
+                llm.n_tokens = len(fixed) + len(shared)
                 llm.eval(rest)
             except RuntimeError as exc:
                 llm.reset()

@@ -59,8 +59,8 @@ class LlamaCppGenerator:
         """The system text is the same for every question, and ``shared`` (the opening of the last
         message) the same for every question on one reference: the state after each is restored
         from the cache folder, not read (create_chat_completion reuses the KV cache's matching
-        prefix). The prompt is always read in these pieces, so a restored state is what a read gives."""
-        from assistant.models.prefix import cut_before, prime
+        prefix)."""
+        from assistant.models.prefix import cut_before, prime, prime_in_pieces
 
         if len(messages) < 2 or messages[0]["role"] != "system":
             return
@@ -73,13 +73,7 @@ class LlamaCppGenerator:
         if last < cut:  # nothing shared beyond the system text
             prime(llm, fixed, folder, self.spec.sha256)
             return
-        prefix = fixed + tokens(prompt[cut:last + len(shared)])
-
-        def read() -> None:
-            prime(llm, fixed, folder, self.spec.sha256)
-            llm.n_tokens = len(fixed)
-            llm.eval(prefix[len(fixed):])
-        prime(llm, prefix, folder, self.spec.sha256, read)
+        prime_in_pieces(llm, fixed, tokens(prompt[cut:last + len(shared)]), folder, self.spec.sha256)
 
 
 def prefix_folder(cache_dir: Path) -> Path:

@@ -59,6 +59,19 @@ def prime(llm, tokens: Sequence[int], folder: Path, model_sha256: str, read: Cal
     _evict(folder, BUDGET_BYTES)
 
 
+def prime_in_pieces(llm, fixed: Sequence[int], shared: Sequence[int], folder: Path, model_sha256: str) -> None:
+    """Leave ``llm`` holding ``fixed`` then ``shared`` (a system text, then a reference), the state
+    after each kept in ``folder``. A read is always in these two pieces: llama.cpp's numbers depend
+    on how tokens are batched, so a saved state is then exactly what a fresh read gives."""
+    fixed, shared = list(fixed), list(shared)
+
+    def read() -> None:
+        prime(llm, fixed, folder, model_sha256)
+        llm.n_tokens = len(fixed)
+        llm.eval(shared)
+    prime(llm, fixed + shared, folder, model_sha256, read)
+
+
 def _key(tokens: Sequence[int], model_sha256: str, version: str) -> str:
     digest = hashlib.sha256(f"{model_sha256} {version} ".encode())
     digest.update(b" ".join(str(t).encode() for t in tokens))
