@@ -35,7 +35,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-ASK_HELDOUT = ROOT / "bench" / "data" / "ask_heldout2.tsv"  # unread; ask_heldout.tsv was read in session 15 and is a dev set
+ASK_HELDOUT = ROOT / "bench" / "data" / "ask_heldout2.tsv"  # read in session 16 (20/30), as ask_heldout.tsv in 15: both dev sets now
 sys.path.insert(0, str(ROOT))
 PROMPTS = [
     [{"role": "system", "content": "You are a deep-learning interview coach. Answer in two sentences."},
@@ -295,7 +295,7 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--heldout", nargs="?", type=Path, const=ASK_HELDOUT, default=None,
-                        help="a question set instead of the retrieval set's: by default data/ask_heldout2.tsv (unread: report it once)")
+                        help="a question set instead of the retrieval set's: by default data/ask_heldout2.tsv (reported once; a dev set now)")
     parser.add_argument("--no-compare", action="store_true", help="skip reading each text again with both checkers")
     parser.add_argument("--coaching", type=int, default=0, help="coach this many graded answers of the team set")
     parser.add_argument("--processes", type=int, default=0, help="time this many fresh 'assistant ask' processes, and as many extractive ones")
