@@ -89,14 +89,12 @@ def siblings(pairs):
     addressed. Those points are the nearest in topic ("Constants: parameters whose value does not
     change" beside "Variables: ..."), and the model never saw a true statement against one: on the
     three dev hand-written sets the shipped verifier called 43 of 99 true statements contradicted,
-    mostly by a sibling point of the one that supports them ("A TensorFlow variable is a tensor
-    whose value can change during computation" by the point on constants).
+    often by a sibling point of the one that supports them (read, not counted: "A TensorFlow
+    variable is a tensor whose value can change during computation" by the point on constants).
     Session 16 (4,893 pairs, 3 epochs, 1,628 s beside another training; read in fp32): worse on every
     dev set than the shipped model (question+flips, read in int8). True statements kept 9/27, 8/32,
     9/40 against 10/27, 13/32, 14/40; 3-way 32/60, 32/64, 36/78 against 38/60, 42/64, 43/78; dev split
-    0.733 against 0.751.
-    Told that a true statement is "not addressed" by the points beside its own, the model calls more
-    true statements not addressed, not fewer contradicted. Not shipped."""
+    0.733 against 0.751. Not shipped."""
     import random
 
     points: dict[str, list[str]] = {}
