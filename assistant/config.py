@@ -76,9 +76,10 @@ class Settings:
     # Embedding model for grading and for checking that answers are supported: "minilm" (default:
     # it agrees better with human graders than mpnet, bench/grading.py) or "mpnet".
     grader_embedder: str = field(default_factory=lambda: os.environ.get("ASSISTANT_GRADER_EMBEDDER", "minilm"))
-    # The reranker trained by 'assistant train reranker' over the fusion's first candidates, deciding
-    # scope too: "off" (default: it lowered dev R@1, README "The reranker") or "on".
-    reranker: str = field(default_factory=lambda: _env("ASSISTANT_RERANKER", "off"))
+    # What reorders the fusion's first candidates and decides scope: "learned" (default: the learnt
+    # ranking, rerank/learned.py; README "The learnt ranking"), "cross-encoder" (the one 'assistant
+    # train reranker' made; it lowered dev R@1, README "The reranker") or "off" (the fusion alone).
+    reranker: str = field(default_factory=lambda: _env("ASSISTANT_RERANKER", "learned"))
     # Who writes answers and coaching: "llama" (local llama.cpp, default), "transformers", "openai"
     # (an OpenAI-compatible server at ASSISTANT_OPENAI_URL) or "extractive" (no language model).
     backend: str = field(default_factory=lambda: os.environ.get("ASSISTANT_BACKEND", "llama"))

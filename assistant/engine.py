@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Callable
 
 from assistant.config import Settings
+from assistant.errors import InvalidInputError
 from assistant.corpus import Corpus, load_corpus
 from assistant.models.embedders import Embedder, make_embedder
 from assistant.models.language import LanguageModel, language_model
@@ -18,7 +19,8 @@ from assistant.retrieval.index import SearchIndex, open_index
 from assistant.retrieval.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
 
 
-CHECKERS = ("judge", "verifier", "cascade")  # who checks each sentence of an Ask answer (Settings.checker)
+CHECKERS = ("judge", "verifier", "cascade")
+RERANKERS = ("learned", "cross-encoder", "off")  # what reorders the fusion's first candidates (Settings.reranker)  # who checks each sentence of an Ask answer (Settings.checker)
 
 
 class Engine:
@@ -31,9 +33,10 @@ class Engine:
         model: LanguageModel | None = None,
         verifier=None,
         reranker=None,
+        ranking=None,
     ) -> None:
         self.settings = settings or Settings()
-        self._embedder, self._model, self._verifier, self._reranker = embedder, model, verifier, reranker
+        self._embedder, self._model, self._verifier, self._reranker, self._ranking = embedder, model, verifier, reranker, ranking
         self._log = log
         self.retrieval_config = retrieval
         self._lock = threading.Lock()
@@ -87,10 +90,41 @@ class Engine:
             return open_index(self.corpus.records, self.corpus.content_hash, self.grading_embedder, directory, self._log)
 
     @cached_property
+    def ranking(self):
+        """The learnt ranking (the default; rerank/learned.py), or None: switched off, or fitted for
+        another embedder than this search's."""
+        if self._ranking is not None or self.settings.reranker != "learned":
+            return self._ranking
+        from assistant.rerank.learned import learned_ranking
+
+        ranking = learned_ranking(self.settings.cache_dir)
+        if (ranking.embedder, ranking.view) != (self.embedder.name, self.view_embedder.name):
+            self._log(f"The learnt ranking was fitted for {ranking.embedder}, not {self.embedder.name}; searching with the "
+                      "fusion alone ('assistant train ranking' fits one for this embedder).")
+            return None
+        return ranking
+
+    @cached_property
+    def view_embedder(self) -> Embedder:
+        """The tuned embedder; a fake one when the search's is a fake (tests)."""
+        key = self.settings.embedder if self.settings.embedder.startswith("fake") else "tuned"
+        return self._embedder or make_embedder(key, self.settings.cache_dir, self._log)
+
+    @cached_property
+    def view(self) -> Retriever:
+        """The tuned embedder's own search over the same records: the learnt ranking's second view."""
+        embedder = self.view_embedder
+        with self._lock:
+            expansions = self.expansions.for_records(self.corpus.records)
+            index = open_index(self.corpus.records, self.corpus.content_hash, embedder, self.index_dir("tuned"), self._log, expansions)
+        return Retriever(self.corpus.records, index, embedder, self.retrieval_config)
+
+    @cached_property
     def reranker(self):
-        """The reranker trained into the cache folder when it is switched on, else None (the fusion's
-        order and the cosine scope stand)."""
-        if self._reranker is not None or self.settings.reranker != "on":
+        """The cross-encoder trained into the cache folder when it is chosen, else None."""
+        if self.settings.reranker not in RERANKERS:
+            raise InvalidInputError(f"Unknown reranker {self.settings.reranker!r}; choose {', '.join(RERANKERS)}.")
+        if self._reranker is not None or self.settings.reranker != "cross-encoder":
             return self._reranker
         from assistant.rerank.reranker import trained_reranker
 
@@ -101,7 +135,9 @@ class Engine:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.corpus.records, self.index, self.embedder, self.retrieval_config, self.reranker)
+        reranker, ranking = self.reranker, self.ranking  # reranker first: it checks the setting
+        return Retriever(self.corpus.records, self.index, self.embedder, self.retrieval_config, reranker, ranking,
+                         self.view if ranking is not None else None)
 
     @cached_property
     def grader(self):

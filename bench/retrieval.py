@@ -14,7 +14,8 @@ bench/data/retrieval_heldout2.tsv (issue #19) was written before the reranker or
 queries existed: `--heldout2` reports it, by style and by the reranker's record split as well.
 "hybrid-*" systems use the shipped written searches (corpus/expansions.json); "*-noexp" leave
 them out; "*-tuned" use MiniLM tuned on the bank (retrieval/tuning.py); "*-rerank" add the
-reranker (assistant/rerank/) over the fusion's first 10.
+cross-encoder reranker (assistant/rerank/) over the fusion's first 10; "hybrid-mpnet-learned" is the
+default search: the fusion with the learnt ranking (rerank/learned.py), "hybrid-mpnet" the fusion alone.
 Each system runs in a fresh subprocess so its build time, peak memory and latency are its own.
 """
 
@@ -40,7 +41,8 @@ QUERIES = ROOT / "bench" / "data" / "retrieval_queries.tsv"
 HELDOUT = ROOT / "bench" / "data" / "retrieval_heldout.tsv"
 HELDOUT2 = ROOT / "bench" / "data" / "retrieval_heldout2.tsv"
 # "hybrid-mpnet-rerank" (the reranker 'assistant train reranker' made, or BENCH_RERANKER) is measured when asked by --systems.
-SYSTEMS = ("plain-minilm", "plain-mpnet", "plain-tuned", "bm25", "hybrid-minilm", "hybrid-tuned", "hybrid-mpnet-noexp", "hybrid-mpnet")
+SYSTEMS = ("plain-minilm", "plain-mpnet", "plain-tuned", "bm25", "hybrid-minilm", "hybrid-tuned", "hybrid-mpnet-noexp", "hybrid-mpnet",
+           "hybrid-mpnet-learned")
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,14 @@ def run_system(name: str, heldout: bool = False, heldout2: bool = False) -> dict
         expansions = {} if variant == "noexp" else ExpansionStore(Path("/nonexistent")).for_records(records)
         with tempfile.TemporaryDirectory() as tmp:
             index = build_index(records, corpus.content_hash, embedder, Path(tmp) / "idx", expansions=expansions)
-        reranker = None
+        reranker = ranking = view = None
+        if variant == "learned":
+            from assistant.rerank.learned import learned_ranking
+
+            ranking = learned_ranking(settings.cache_dir)
+            tuned = make_embedder("tuned", settings.cache_dir)
+            with tempfile.TemporaryDirectory() as tmp:
+                view = Retriever(records, build_index(records, corpus.content_hash, tuned, Path(tmp) / "idx", expansions=expansions), tuned)
         if variant == "rerank":
             from assistant.rerank.reranker import OnnxReranker, trained_reranker
 
@@ -126,7 +135,7 @@ def run_system(name: str, heldout: bool = False, heldout2: bool = False) -> dict
             if reranker is None:
                 raise SystemExit("no reranker: train one with 'assistant train reranker'")
             reranker.load()
-        retriever = Retriever(records, index, embedder, reranker=reranker)
+        retriever = Retriever(records, index, embedder, reranker=reranker, ranking=ranking, view=view)
 
         def search(text: str):
             result = retriever.search(text, k=10)
@@ -274,6 +283,8 @@ def reweigh(row: dict, weight: float) -> dict:
 
 def product_threshold(name: str) -> float | None:
     """The in-scope threshold the product itself uses for a hybrid system (None: calibrate a plain one)."""
+    if name.endswith("-learned"):
+        return 0.5  # its own probability that the bank covers the query
     if name.endswith("-rerank"):
         from assistant.rerank.reranker import IN_SCOPE_FROM
 

@@ -39,6 +39,17 @@ def test_default_embedder_end_to_end():
         assert _search(query)["in_scope"] is False, query
 
 
+def test_the_default_search_uses_the_shipped_learnt_ranking_and_its_scope():
+    from assistant.engine import Engine
+
+    engine = Engine(log=lambda m: None)
+    assert engine.retriever.ranking is not None and engine.retriever.view.embedder.name.endswith("MiniLM-L6-v2-tuned")
+    covered = engine.search("what does dropout mean")
+    assert covered.hits[0].id == "p3-q26" and covered.in_scope and covered.similarity > 0.5
+    assert covered.hits[0].score > covered.hits[1].score  # probabilities, best first
+    assert not engine.search("how do I make sourdough bread").in_scope
+
+
 def test_batch_mode_loads_once():
     import io
 

@@ -94,7 +94,7 @@ def test_asking_for_a_reranker_that_was_never_trained_says_so_and_searches_witho
     from assistant.engine import Engine
 
     said = []
-    settings = Settings(corpus_dir=PROJECT_ROOT / "corpus", index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", reranker="on")
+    settings = Settings(corpus_dir=PROJECT_ROOT / "corpus", index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", reranker="cross-encoder")
     engine = Engine(settings, embedder=FakeEmbedder(), log=said.append)
     assert engine.search("what does dropout mean").hits[0].id == "p3-q26" and engine.retriever.reranker is None
     assert any("assistant train reranker" in line for line in said)

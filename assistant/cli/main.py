@@ -29,9 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=["llama", "transformers", "openai", "extractive"],
                         help="who writes answers and coaching (env ASSISTANT_BACKEND; default llama)")
     parser.add_argument("--llm", choices=["qwen-1.5b", "qwen-0.5b"], help="packaged language model (env ASSISTANT_LLM)")
-    parser.add_argument("--reranker", choices=["on", "off"],
-                        help="the reranker 'train reranker' made, over the search's first candidates (env ASSISTANT_RERANKER; "
-                             "default off: it measured worse, README)")
+    parser.add_argument("--reranker", choices=["learned", "cross-encoder", "off"],
+                        help="what reorders the search's first candidates and decides scope (env ASSISTANT_RERANKER): learned "
+                             "(default: the learnt ranking), cross-encoder (the one 'train reranker' made; it measured worse, "
+                             "README) or off (the fusion alone)")
     sub = parser.add_subparsers(dest="command")
 
     index = sub.add_parser("index", help="build the search index or show its status")
@@ -88,9 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("statement", nargs="?", help="what you believe, in your own words")
     check.add_argument("--json", action="store_true", help="one JSON object per statement")
 
-    train = sub.add_parser("train", help="train the project's own models from the bank: the verifier, the reranker, "
-                                         "the tuned retrieval embedder")
-    train.add_argument("model", choices=["verifier", "reranker", "embedder"])
+    train = sub.add_parser("train", help="train the project's own models from the bank: the verifier, the learnt ranking, "
+                                         "the reranker, the tuned retrieval embedder")
+    train.add_argument("model", choices=["verifier", "ranking", "reranker", "embedder"])
+    train.add_argument("--queries", type=Path, action="append",
+                       help="ranking: a file of 'query<TAB>ids' lines people wrote (repeat for several; default: "
+                            "bench/data's retrieval_queries.tsv and retrieval_heldout.tsv)")
     train.add_argument("--write", action="store_true",
                        help="first have the language model write statements (verifier, about 20 s per key point) or queries "
                             "(reranker, about 6 s per key point) for key points that have none; resumable")
@@ -330,6 +334,8 @@ def _train(engine, args, stdout: TextIO) -> int:
         raise InvalidInputError("--epochs must be at least 1 and --judge-share between 0 and 1.")
     if args.model == "reranker":
         return _train_reranker(engine, args, stdout)
+    if args.model == "ranking":
+        return _train_ranking(engine, args, stdout)
     if args.model == "embedder":  # from the reranker's queries (write them with 'train reranker --write')
         if args.write:
             raise InvalidInputError("The embedder learns from the reranker's queries: write them with "
@@ -386,7 +392,26 @@ def _train_reranker(engine, args, stdout: TextIO) -> int:
     dev = meta["dev_by_epoch"]
     print(f"Trained the reranker on {meta['pairs']} pairs ({meta['records']}) in {meta['train_seconds']:.0f} s"
           + (f"; dev R@1 {dev[-1]['r1']:.3f}, scope accuracy {dev[-1]['scope_accuracy']:.3f}" if dev else "")
-          + f". Saved in {out} (SHA-256 {meta['sha256']})" + ("; '--reranker on' uses it." if args.out is None else "."), file=stdout)
+          + f". Saved in {out} (SHA-256 {meta['sha256']})" + ("; '--reranker cross-encoder' uses it." if args.out is None else "."), file=stdout)
+    return 0
+
+
+def _train_ranking(engine, args, stdout: TextIO) -> int:
+    """The learnt ranking: fitted in seconds on query files, after five folds measured on them."""
+    from assistant.rerank.learned import DEFAULT_QUERIES, train
+    from assistant.retrieval.retriever import Retriever
+
+    out = args.out or engine.settings.cache_dir / "ranking"
+    fusion = Retriever(engine.corpus.records, engine.index, engine.embedder, engine.retrieval_config)
+    meta = train(fusion, engine.view, args.queries or DEFAULT_QUERIES, out)
+    print(f"Fitted the learnt ranking on {meta['queries']} queries ({meta['in_scope']} in scope).", file=stdout)
+    folds = meta["cross_validation"]
+    if folds:
+        for name, label in (("fusion", "the fusion alone"), ("learned", "the learnt ranking")):
+            m = folds[name]
+            print(f"  out of fold, {label}: R@1 {m['r1']:.3f}, R@5 {m['r5']:.3f}, MRR {m['mrr']:.3f}, "
+                  f"scope accuracy {m['scope_accuracy']:.3f}", file=stdout)
+    print(f"Saved in {out} (SHA-256 {meta['sha256']})" + ("; it is used from now on." if args.out is None else "."), file=stdout)
     return 0
 
 
@@ -430,7 +455,7 @@ def _users(settings: Settings, args, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
-    """Build or check every index the engine uses: retrieval and, with another model, grading."""
+    """Build or check every index the engine uses: retrieval, the learnt ranking's view and, with another model, grading."""
     from assistant.retrieval.index import index_status, rebuild_index
 
     records = engine.corpus.records
@@ -445,6 +470,8 @@ def _index(engine, action: str, stdout: TextIO, expand: bool = False) -> int:
     needed = [(engine.index_dir(), lambda: engine.embedder, expansions)]
     if engine.settings.grader_embedder != engine.settings.embedder:  # grading reads record vectors only
         needed.append((engine.index_dir(engine.settings.grader_embedder), lambda: engine.grading_embedder, {}))
+    if engine.ranking is not None:  # its second view: the tuned embedder's search
+        needed.append((engine.index_dir("tuned"), lambda: engine.view_embedder, expansions))
     status = 0
     for directory, embedder, searches in needed:
         if action == "build":

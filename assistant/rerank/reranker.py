@@ -7,9 +7,9 @@ question names the concept, the answer's opening describes it, which is what a q
 name matches.
 
 Measured, it does not win yet: trained on the bank's written queries it lowered dev R@1 at every
-weight of its blend with the fusion (README, "The reranker"), so none is shipped and it is off by
-default. ``assistant train reranker`` trains one into the cache folder (checked on load against
-the SHA-256 its meta.json recorded), ``--reranker on`` uses it, and bench/retrieval.py measures it.
+weight of its blend with the fusion (README, "The reranker"), so none is shipped; the default
+reorders with the learnt ranking instead (rerank/learned.py). ``assistant train reranker`` trains one into the cache folder (checked on load against
+the SHA-256 its meta.json recorded), ``--reranker cross-encoder`` uses it, and bench/retrieval.py measures it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Hybrid retrieval: record, question, answer-chunk and written-search vectors and BM25, fused by
-reciprocal rank, then (when there is one) the trained reranker over the fusion's first candidates,
-whose best probability also decides scope."""
+reciprocal rank; then the learnt ranking (rerank/learned.py: the default) or the trained
+cross-encoder over the fusion's first candidates, which also decides scope."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from assistant.corpus import Record
 from assistant.models.embedders import Embedder
 from assistant.errors import InvalidInputError
 from assistant.retrieval.fusion import max_per_group, max_rrf_score, reciprocal_rank_fusion, top_k
+from assistant.rerank.learned import LearnedRanking, gather
 from assistant.rerank.reranker import DEPTH, IN_SCOPE_FROM, WEIGHT as RERANK_WEIGHT, Reranker, record_text, rerank
 from assistant.retrieval.index import SearchIndex
 
@@ -49,7 +50,7 @@ class Hit:
     id: str
     question: str
     part: str
-    score: float  # fused score scaled to [0, 1] (1: first by every signal), blended with the reranker's probability when there is one
+    score: float  # the learnt ranking's probability that it answers; without it the fused score scaled to [0, 1] (1: first by every signal), blended with the reranker's probability when there is one
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class SearchResult:
     query: str
     in_scope: bool
     hits: tuple[Hit, ...]
-    similarity: float = 0.0  # the score behind the in-scope decision: the reranker's best probability, else the best cosine
+    similarity: float = 0.0  # the score behind the in-scope decision: the learnt ranking's probability of being covered, the reranker's best probability, else the best cosine
     notices: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict:
@@ -86,14 +87,20 @@ def prepare_query(text: str, max_chars: int) -> tuple[str, tuple[str, ...]]:
 class Retriever:
     def __init__(
         self, records: Sequence[Record], index: SearchIndex, embedder: Embedder, config: RetrievalConfig = RetrievalConfig(),
-        reranker: Reranker | None = None,
+        reranker: Reranker | None = None, ranking: LearnedRanking | None = None, view: "Retriever | None" = None,
     ) -> None:
+        """``ranking`` reads ``view``'s record and question cosines (a retriever over the same records
+        with the tuned embedder); a ``reranker`` is the cross-encoder, used when there is no ranking."""
         if tuple(r.id for r in records) != index.manifest.ids:
             raise ValueError("the index was built from other records")
+        if ranking is not None and (view is None or view.records != tuple(records)):
+            raise ValueError("the learnt ranking needs a view over the same records")
         self.records, self.index, self.embedder, self.config = tuple(records), index, embedder, config
-        self.reranker = reranker
+        self.reranker, self.ranking, self.view = reranker, ranking, view
         self._texts = [record_text(r) for r in self.records] if reranker is not None else []
-        if config.in_scope_threshold is not None:
+        if ranking is not None:
+            self.threshold = 0.5  # its own probability that the bank covers the query
+        elif config.in_scope_threshold is not None:
             self.threshold = config.in_scope_threshold
         elif reranker is not None:
             self.threshold = IN_SCOPE_FROM
@@ -129,7 +136,11 @@ class Retriever:
 
     def fuse(self, query: str) -> tuple[list[tuple[int, float]], float]:
         """The fusion's ranking (row, score scaled to [0, 1]) and the best cosine similarity."""
-        *dense, bm25 = self.signals(query)
+        return self.fused(self.signals(query))
+
+    def fused(self, signals: tuple[np.ndarray, ...]) -> tuple[list[tuple[int, float]], float]:
+        """``fuse`` on signals already computed (pure)."""
+        *dense, bm25 = signals
         depth = self.config.depth
         rankings = [[r for r in top_k(s, depth) if np.isfinite(s[r])] for s in dense]
         rankings.append([r for r in top_k(bm25, depth) if bm25[r] > 0])
@@ -143,8 +154,11 @@ class Retriever:
         return [(row, score / scale) for row, score in fused], similarity
 
     def search(self, query: str, k: int = 5, notices: tuple[str, ...] = ()) -> SearchResult:
-        ranked, similarity = self.fuse(query)
-        if self.reranker is not None and ranked:
+        signals = self.signals(query)
+        ranked, similarity = self.fused(signals)
+        if self.ranking is not None and ranked:
+            ranked, similarity = self.ranking.rerank(gather(signals, self.view.signals(query)[:2], ranked[:DEPTH]))
+        elif self.reranker is not None and ranked:
             candidates = ranked[:DEPTH]
             probabilities = self.reranker.scores(query, [self._texts[row] for row, _ in candidates])
             ranked, similarity = rerank(candidates, probabilities, self.config.rerank_weight), float(max(probabilities))
