@@ -4,14 +4,17 @@
     .venv/bin/python bench/retrieval.py --calibrate  # also print the dev-half in-scope thresholds
     .venv/bin/python bench/retrieval.py --heldout    # issue #11's held-out set (reported; now a dev set)
     .venv/bin/python bench/retrieval.py --dev        # every dev query: the retrieval set and the #11 set
-    .venv/bin/python bench/retrieval.py --heldout2   # issue #19's held-out set (report once)
+    .venv/bin/python bench/retrieval.py --heldout2   # issue #19's held-out set (reported 2026-12-04; now a dev set)
+    .venv/bin/python bench/retrieval.py --heldout3   # #19's second held-out set, for what comes after the learnt ranking (report once)
 
 Queries: bench/data/retrieval_queries.tsv, split by a hash of the query text into a dev half
 (used to pick every system's in-scope threshold and to tune) and a held-out half (reported).
 bench/data/retrieval_heldout.tsv was written later, before any system ran on it, and is never
 tuned on: `--heldout` reports it (plain systems' thresholds still come from the dev half).
 bench/data/retrieval_heldout2.tsv (issue #19) was written before the reranker or its training
-queries existed: `--heldout2` reports it, by style and by the reranker's record split as well.
+queries existed: `--heldout2` reports it, by style and by the reranker's record split as well. It
+was reported on the learnt ranking (2026-12-04) and is a dev set now; bench/data/retrieval_heldout3.tsv
+was written after the learnt ranking was fitted, for the work after it: `--heldout3`, the same report.
 "hybrid-*" systems use the shipped written searches (corpus/expansions.json); "*-noexp" leave
 them out; "*-tuned" use MiniLM tuned on the bank (retrieval/tuning.py); "*-rerank" add the
 cross-encoder reranker (assistant/rerank/) over the fusion's first 10; "hybrid-mpnet-learned" is the
@@ -40,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 QUERIES = ROOT / "bench" / "data" / "retrieval_queries.tsv"
 HELDOUT = ROOT / "bench" / "data" / "retrieval_heldout.tsv"
 HELDOUT2 = ROOT / "bench" / "data" / "retrieval_heldout2.tsv"
+HELDOUT3 = ROOT / "bench" / "data" / "retrieval_heldout3.tsv"
+LATE = {"heldout2": HELDOUT2, "heldout3": HELDOUT3}  # the sets written for #19, reported by style
 # "hybrid-mpnet-rerank" (the reranker 'assistant train reranker' made, or BENCH_RERANKER) is measured when asked by --systems.
 SYSTEMS = ("plain-minilm", "plain-mpnet", "plain-tuned", "bm25", "hybrid-minilm", "hybrid-tuned", "hybrid-mpnet-noexp", "hybrid-mpnet",
            "hybrid-mpnet-learned")
@@ -49,17 +54,17 @@ SYSTEMS = ("plain-minilm", "plain-mpnet", "plain-tuned", "bm25", "hybrid-minilm"
 class Query:
     text: str
     ids: frozenset[str]  # empty: out of scope
-    split: str  # "dev" or "test" (the retrieval set's halves), "heldout" (#11), "heldout2" (#19)
-    style: str = ""  # heldout2's: desc, formula, symptom, compare, casual, followup, oos
+    split: str  # "dev" or "test" (the retrieval set's halves), "heldout" (#11), "heldout2" or "heldout3" (#19)
+    style: str = ""  # #19's sets: desc, formula, symptom, compare, casual, followup, oos
 
 
-def load_queries(path: Path = QUERIES, heldout: bool = False, heldout2: bool = False) -> list[Query]:
-    """The retrieval set's queries (dev and test halves), then #11's set ("heldout") and #19's ("heldout2") when asked."""
+def load_queries(path: Path = QUERIES, heldout: bool = False, late: str = "") -> list[Query]:
+    """The retrieval set's queries (dev and test halves), then #11's set ("heldout") and one of #19's (``late``) when asked."""
     lines = [(line, None) for line in path.read_text(encoding="utf-8").splitlines()]
     if heldout:
         lines += [(line, "heldout") for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
-    if heldout2:
-        lines += [(line, "heldout2") for line in HELDOUT2.read_text(encoding="utf-8").splitlines()]
+    if late:
+        lines += [(line, late) for line in LATE[late].read_text(encoding="utf-8").splitlines()]
     queries = []
     for line, fixed in lines:
         if not line.strip() or line.startswith("#"):
@@ -73,7 +78,7 @@ def load_queries(path: Path = QUERIES, heldout: bool = False, heldout2: bool = F
 # ----------------------------------------------------------------------------- one system
 
 
-def run_system(name: str, heldout: bool = False, heldout2: bool = False) -> dict:
+def run_system(name: str, heldout: bool = False, late: str = "") -> dict:
     """Build the system, run every query (warm), return per-query rankings, scope scores and costs."""
     from assistant.corpus import load_corpus
     from assistant.models.embedders import make_embedder
@@ -84,7 +89,7 @@ def run_system(name: str, heldout: bool = False, heldout2: bool = False) -> dict
     settings = Settings()
     corpus = load_corpus(settings.corpus_dir)
     records = corpus.records
-    queries = load_queries(heldout=heldout, heldout2=heldout2)
+    queries = load_queries(heldout=heldout, late=late)
     kind, _, model = name.partition("-")
     model, _, variant = model.partition("-")
     started = time.perf_counter()
@@ -202,21 +207,24 @@ def main() -> None:
     sets = parser.add_mutually_exclusive_group()
     sets.add_argument("--heldout", action="store_true", help="report issue #11's held-out set (reported 2026-11-26; now a dev set)")
     sets.add_argument("--dev", action="store_true", help="report every dev query: the retrieval set's dev half and the #11 set")
-    sets.add_argument("--heldout2", action="store_true", help="report issue #19's held-out set (once), by style and record split")
+    sets.add_argument("--heldout2", action="store_true", help="report issue #19's held-out set by style and record split "
+                      "(reported 2026-12-04; now a dev set)")
+    sets.add_argument("--heldout3", action="store_true", help="report #19's second held-out set (once), by style and record split")
     parser.add_argument("--weights", help="for *-rerank systems: also report these reranker weights (e.g. 0,0.5,1), "
-                        "each with its own threshold calibrated on the reported queries (a dev reading, never on heldout2)")
+                        "each with its own threshold calibrated on the reported queries (a dev reading, never on a held-out set)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one system, print JSON
     args = parser.parse_args()
     extra = args.heldout or args.dev
+    late = "heldout2" if args.heldout2 else "heldout3" if args.heldout3 else ""
     if args.one:
-        print(json.dumps(run_system(args.one, extra, args.heldout2)))
+        print(json.dumps(run_system(args.one, extra, late)))
         return
 
-    queries = load_queries(heldout=extra, heldout2=args.heldout2)
+    queries = load_queries(heldout=extra, late=late)
     where = lambda split: [i for i, q in enumerate(queries) if q.split == split]  # noqa: E731
-    dev, test, eleven, new = where("dev"), where("test"), where("heldout"), where("heldout2")
-    if args.heldout2:
-        reported = [("heldout2", new)]
+    dev, test, eleven, new = where("dev"), where("test"), where("heldout"), where(late)
+    if late:
+        reported = [(late, new)]
     elif args.dev:
         reported = [("dev-half", dev), ("#11", eleven), ("all-dev", dev + eleven)]
     elif args.heldout:
@@ -231,7 +239,7 @@ def main() -> None:
     print("-" * len(header))
     breakdown = []
     for name in args.systems.split(","):
-        flags = ["--heldout"] * bool(extra) + ["--heldout2"] * args.heldout2
+        flags = ["--heldout"] * bool(extra) + [f"--{late}"] * bool(late)
         out = subprocess.run([sys.executable, __file__, "--one", name] + flags, capture_output=True, text=True)
         if out.returncode:
             print(f"{name:<20} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
@@ -255,7 +263,7 @@ def main() -> None:
                 m = metrics([queries[i] for i in idx], blended, cut)
                 print(f"{'  weight ' + str(weight):<20} {reported[-1][0]:<9} {m['r1']:5.3f} {m['r5']:5.3f} {m['mrr']:5.3f} "
                       f"{m['oos_p']:6.3f} {m['oos_r']:6.3f} {m['scope_acc']:9.3f}   (threshold {cut:.3f}, fitted on these)")
-        if args.heldout2:
+        if late:
             breakdown.append((name, {group: metrics(*pick(idx), threshold) for group, idx in groups(queries, new).items()}))
         if args.calibrate:  # on every dev query loaded (with --dev, the #11 set too)
             dev_threshold = calibrate(*zip(*[(queries[i], rows[i]["scope"]) for i in dev + (eleven if args.dev else [])]))
