@@ -11,8 +11,8 @@ import pytest
 
 from assistant.errors import InvalidInputError, ModelError
 from assistant.models.embedders import FakeEmbedder
-from assistant.rerank.learned import (CANDIDATE_FEATURES, SCOPE_FEATURES, SHIPPED, SHIPPED_SHA256, LearnedRanking, Logistic,
-                                      fit_logistic, gather, learned_ranking, read_queries)
+from assistant.rerank.learned import (CANDIDATE_FEATURES, SCOPE_FEATURES, SHIPPED, SHIPPED_SHA256, TREES, LearnedRanking, Logistic,
+                                      Trees, fit_logistic, fit_trees, gather, learned_ranking, read_queries)
 from assistant.rerank.reranker import DEPTH
 from assistant.retrieval.retriever import Retriever
 
@@ -46,6 +46,21 @@ def test_the_regression_is_fitted_deterministically_and_separates_what_it_can():
     assert fit_logistic(x, y, l2=1000.0).coef[0] < first.coef[0]  # the penalty shrinks the weights
 
 
+def test_the_trees_read_with_numpy_give_scikit_learns_decisions_and_learn_what_a_line_cannot():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4))
+    y = x[:, 0] * x[:, 1] > 0  # a checkerboard: no line separates it
+    trees = fit_trees(x, y)
+    fresh = rng.normal(size=(50, 4))
+    fitted = HistGradientBoostingClassifier(**TREES, random_state=0, early_stopping=False).fit(x, list(y))
+    assert np.allclose(trees.decision(fresh), fitted.decision_function(fresh))
+    assert np.mean((trees.decision(x) > 0) == y) > 0.9 > np.mean((fit_logistic(x, y).decision(x) > 0) == y)
+    again = Trees.from_json(json.loads(json.dumps(trees.to_json("abcd"))), "abcd")
+    assert np.array_equal(again.decision(fresh), trees.decision(fresh)) and np.array_equal(fit_trees(x, y).value, trees.value)
+
+
 def test_the_features_are_read_from_the_searchs_own_scores():
     inf = -np.inf
     signals = (np.array([0.9, 0.5, inf]), np.array([0.8, inf, 0.1]), np.array([0.7, 0.6, 0.2]),
@@ -58,7 +73,7 @@ def test_the_features_are_read_from_the_searchs_own_scores():
     assert first["record score"] == 0.5 and first["record rank"] == 0.5  # second by the record cosine
     assert first["question score"] == 0.0  # outside that ranking's top: no score
     assert first["bm25 score"] == 1.0 and first["bm25 rank"] == 1.0  # BM25 over its best
-    assert first["tuned record score"] == 0.6 and first["tuned record below best"] == 0.0
+    assert first["tuned record score"] == 0.6 and first["tuned record below best"] == 0.0 and first["tuned record rank"] == 1.0
     assert dict(zip(CANDIDATE_FEATURES, found.features[1]))["tuned record below best"] == pytest.approx(-0.2)
     assert list(found.scope) == pytest.approx([0.9, 0.8, 0.7, 0.3, np.log1p(4.0), 0.6, 0.3, 0.9 - 0.6])
 
