@@ -69,8 +69,8 @@ verifier: $(STAMP)
 embedder: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train embedder --out assistant/retrieval/tuned
 
-# The learnt ranking (#19), fitted in about 25 s on the queries people wrote (bench/data's retrieval
-# set and #11's set); then put the printed SHA-256 into assistant/rerank/learned.py (SHIPPED_SHA256).
+# The learnt ranking (#19), fitted in about 30 s on the queries people wrote (bench/data's retrieval
+# set, #11's set and #19's second set); then put the printed SHA-256 into assistant/rerank/learned.py (SHIPPED_SHA256).
 ranking: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/assistant --backend extractive train ranking --out assistant/rerank/learned
 
