@@ -19,8 +19,8 @@ from assistant.retrieval.index import SearchIndex, open_index
 from assistant.retrieval.retriever import RetrievalConfig, Retriever, SearchResult, prepare_query
 
 
-CHECKERS = ("judge", "verifier", "cascade")
-RERANKERS = ("learned", "cross-encoder", "off")  # what reorders the fusion's first candidates (Settings.reranker)  # who checks each sentence of an Ask answer (Settings.checker)
+CHECKERS = ("judge", "verifier", "cascade")  # who checks each sentence of an Ask answer (Settings.checker)
+RERANKERS = ("learned", "cross-encoder", "off")  # what reorders the fusion's first candidates (Settings.reranker)
 
 
 class Engine:
@@ -33,10 +33,9 @@ class Engine:
         model: LanguageModel | None = None,
         verifier=None,
         reranker=None,
-        ranking=None,
     ) -> None:
         self.settings = settings or Settings()
-        self._embedder, self._model, self._verifier, self._reranker, self._ranking = embedder, model, verifier, reranker, ranking
+        self._embedder, self._model, self._verifier, self._reranker = embedder, model, verifier, reranker
         self._log = log
         self.retrieval_config = retrieval
         self._lock = threading.Lock()
@@ -93,8 +92,8 @@ class Engine:
     def ranking(self):
         """The learnt ranking (the default; rerank/learned.py), or None: switched off, or fitted for
         another embedder than this search's."""
-        if self._ranking is not None or self.settings.reranker != "learned":
-            return self._ranking
+        if self.settings.reranker != "learned":
+            return None
         from assistant.rerank.learned import learned_ranking
 
         ranking = learned_ranking(self.settings.cache_dir)

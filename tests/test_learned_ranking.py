@@ -1,5 +1,5 @@
-"""The learnt ranking (#19): two logistic regressions over the search's own scores reorder the
-fusion's first candidates and decide scope; fitted deterministically from query files, refused when
+"""The learnt ranking (#19): boosted trees and a logistic regression over the search's own scores
+reorder the fusion's first candidates and decide scope; fitted deterministically from query files, refused when
 their SHA-256 differs, and used only with the embedder they were fitted for. On fakes; the shipped
 weights on the real models in a slow test."""
 
