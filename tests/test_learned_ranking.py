@@ -138,7 +138,7 @@ def test_query_files_with_unknown_ids_or_no_queries_are_clear_errors(tmp_path):
     assert read_queries([good], {"p3-q26"}) == [("what is dropout", frozenset({"p3-q26"})), ("how to bake bread", frozenset())]
     bad = tmp_path / "bad.tsv"
     bad.write_text("what is dropout\tp9-q99\n")
-    with pytest.raises(InvalidInputError, match="bad.tsv:1: no question has the id p9-q99"):
+    with pytest.raises(InvalidInputError, match="bad.tsv:1: no question has the id p9-q99; run .assistant search."):
         read_queries([bad], {"p3-q26"})
     empty = tmp_path / "empty.tsv"
     empty.write_text("# nothing\n")

@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("model", choices=["verifier", "ranking", "reranker", "embedder"])
     train.add_argument("--queries", type=Path, action="append",
                        help="ranking: a file of 'query<TAB>ids' lines people wrote (repeat for several; default: "
-                            "bench/data's retrieval_queries.tsv and retrieval_heldout.tsv)")
+                            "bench/data's retrieval_queries.tsv, retrieval_heldout.tsv and retrieval_heldout2.tsv)")
     train.add_argument("--write", action="store_true",
                        help="first have the language model write statements (verifier, about 20 s per key point) or queries "
                             "(reranker, about 6 s per key point) for key points that have none; resumable")

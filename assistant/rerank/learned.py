@@ -84,10 +84,11 @@ class Candidates:
 
 def gather(signals: Sequence[np.ndarray], view: Sequence[np.ndarray], ranked: Sequence[tuple[int, float]]) -> Candidates:
     """The features of the fusion's ``ranked`` candidates (row, fused score in [0, 1]), from the
-    search's five per-record signals (dense ones -inf outside their top) and the view's two cosines."""
+    search's five per-record signals (dense ones -inf outside their top) and the view's two cosines
+    (``Retriever.cosines``)."""
     ranked = list(ranked)[:DEPTH]
     bm25_top = float(np.max(signals[4], initial=0.0))
-    scores = [np.where(np.isfinite(s), s, 0.0) for s in signals[:4]] + [signals[4] / bm25_top if bm25_top > 0 else signals[4] * 0]
+    scores = [np.where(np.isfinite(s), s, 0.0) for s in signals[:4]] + [signals[4] / bm25_top if bm25_top > 0 else np.zeros_like(signals[4])]
     ranks = [_reciprocal_ranks(s) for s in signals]
     view_scores = [np.where(np.isfinite(v), v, 0.0) for v in view]
     view_best = [_best(v) for v in view]
@@ -303,7 +304,7 @@ def read_queries(paths: Iterable[Path], known: set[str]) -> list[tuple[str, froz
             wanted = frozenset(i.strip() for i in ids.split("\t")[0].split(",") if i.strip())
             if wanted - known:
                 raise InvalidInputError(f"{path}:{number}: no question has the id {', '.join(sorted(wanted - known))}; "
-                                        "use the ids 'assistant questions' lists.")
+                                        "run 'assistant search' to find ids (they look like p3-q26).")
             if text.strip():
                 queries.append((" ".join(text.split()), wanted))
     if not queries:
@@ -320,7 +321,7 @@ def examples_for(retriever, view, queries: Sequence[tuple[str, frozenset[str]]],
     for text, ids in tqdm(queries, desc="Searching the queries", unit="query", file=sys.stderr, disable=None if progress else True):
         signals = retriever.signals(text)
         ranked, cosine = retriever.fused(signals)
-        out.append(Example(text, ids, gather(signals, view.signals(text)[:2], ranked[:DEPTH]), record_ids, cosine))
+        out.append(Example(text, ids, gather(signals, view.cosines(text), ranked[:DEPTH]), record_ids, cosine))
     return out
 
 

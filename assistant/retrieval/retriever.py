@@ -114,13 +114,7 @@ class Retriever:
         Dense scores are -inf for records outside each index's top candidates."""
         n, depth = len(self.records), self.config.depth
         vector = self.embedder.encode([query])
-        dense = []
-        for faiss_index in (self.index.record_vectors, self.index.question_vectors):
-            scores = np.full(n, -np.inf, dtype=np.float32)
-            sims, rows = faiss_index.search(vector, min(depth, n))
-            valid = rows[0] >= 0
-            scores[rows[0][valid]] = sims[0][valid]
-            dense.append(scores)
+        dense = self._record_cosines(vector)
         grouped = []
         for faiss_index, rows in (
             (self.index.answer_vectors, self.index.chunk_rows),
@@ -133,6 +127,22 @@ class Retriever:
             valid = found[0] >= 0
             grouped.append(max_per_group(sims[0][valid], rows[found[0][valid]], n))
         return dense[0], dense[1], grouped[0], grouped[1], self.index.keyword.scores(query)
+
+    def cosines(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """The first two of ``signals`` alone (record and question cosines): what the learnt ranking
+        reads of its view, without the chunk, search and BM25 lookups it does not use."""
+        return self._record_cosines(self.embedder.encode([query]))
+
+    def _record_cosines(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.records)
+        dense = []
+        for faiss_index in (self.index.record_vectors, self.index.question_vectors):
+            scores = np.full(n, -np.inf, dtype=np.float32)
+            sims, rows = faiss_index.search(vector, min(self.config.depth, n))
+            valid = rows[0] >= 0
+            scores[rows[0][valid]] = sims[0][valid]
+            dense.append(scores)
+        return dense[0], dense[1]
 
     def fuse(self, query: str) -> tuple[list[tuple[int, float]], float]:
         """The fusion's ranking (row, score scaled to [0, 1]) and the best cosine similarity."""
@@ -157,7 +167,7 @@ class Retriever:
         signals = self.signals(query)
         ranked, similarity = self.fused(signals)
         if self.ranking is not None and ranked:
-            ranked, similarity = self.ranking.rerank(gather(signals, self.view.signals(query)[:2], ranked[:DEPTH]))
+            ranked, similarity = self.ranking.rerank(gather(signals, self.view.cosines(query), ranked[:DEPTH]))
         elif self.reranker is not None and ranked:
             candidates = ranked[:DEPTH]
             probabilities = self.reranker.scores(query, [self._texts[row] for row, _ in candidates])
